@@ -1,0 +1,114 @@
+# WhatsApp Cloud API backend: build, run and test.
+#
+#   make run     install what is missing, build, start everything, stay in the
+#                foreground (Ctrl-C stops it all)
+#   make test    the same set-up on free ports, with a sanitizer build, then
+#                every test
+#
+# FLAVOR=release builds into bin/; FLAVOR=test (AddressSanitizer + UBSan) into
+# build/test/bin/, so a test run never overwrites what `make start` runs.
+
+FLAVOR	?= release
+CC	?= gcc
+
+ifeq ($(FLAVOR),test)
+OUT	:= build/test
+BINDIR	:= build/test/bin
+XFLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+else
+OUT	:= build/release
+BINDIR	:= bin
+XFLAGS	:= -O2 -g
+endif
+
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	   -Wmissing-prototypes -Wstrict-prototypes -Wno-format-truncation \
+	   -Ishared \
+	   -I/usr/include/postgresql -pthread -MMD -MP $(XFLAGS)
+LDFLAGS	+= -pthread $(XFLAGS)
+LIBS	:= -lfcgi -lpq -ljson-c -lcurl -lcrypto -ljwt -lsodium
+
+SHARED_SRC := $(wildcard shared/*.c)
+FCGI_SRC   := $(wildcard fcgi/*.c)
+PUSHD_SRC  := $(wildcard pushd/*.c)
+WACTL_SRC  := $(wildcard wactl/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
+LIBWA	:= $(OUT)/libwa.a
+PROGS	:= $(BINDIR)/wa-fcgi $(BINDIR)/wa-pushd $(BINDIR)/wactl \
+	   $(BINDIR)/wa-hello
+UNITS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
+
+.PHONY: all build units deps run start stop status test unit e2e bench clean
+
+all: build
+
+build: $(PROGS)
+
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBWA): $(call obj,$(SHARED_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/wa-fcgi: $(call obj,$(FCGI_SRC)) $(LIBWA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR)/wa-pushd: $(call obj,$(PUSHD_SRC)) $(LIBWA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR)/wactl: $(call obj,$(WACTL_SRC)) $(LIBWA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The benchmark ceiling: the smallest libfcgi responder there is.
+$(BINDIR)/wa-hello: $(OUT)/obj/bench/hello.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIBWA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBWA) $(LIBS) -lcmocka
+
+units: $(UNITS)
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@WA_ENV=$${WA_ENV:-dev} scripts/stack.sh run
+
+start: deps
+	@$(MAKE) --no-print-directory build
+	@WA_ENV=$${WA_ENV:-dev} scripts/stack.sh start
+
+stop:
+	@scripts/stack.sh stop
+
+status:
+	@scripts/stack.sh status
+
+# Unit tests alone (no stack).
+unit: deps
+	@$(MAKE) --no-print-directory FLAVOR=test units
+	@scripts/test.sh unit
+
+test: deps
+	@$(MAKE) --no-print-directory FLAVOR=test build units
+	@scripts/test.sh all
+
+bench: deps
+	@$(MAKE) --no-print-directory FLAVOR=release build
+	@bench/run.sh
+
+clean:
+	rm -rf bin build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,142 @@
+/* fcgi/main.c: wa-fcgi, the FastCGI responder. spawn-fcgi hands us the
+ * listening socket as fd 0; a few threads accept on it, each with its own
+ * database connection and CURL handle, so one process serves several
+ * requests at once (a Meta call can take hundreds of milliseconds). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <fcgiapp.h>
+#include <fastcgi.h>
+#include <sodium.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "req.h"
+#include "util.h"
+#include "worker.h"
+
+static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	FCGX_Request	 fr;
+	int		 rc;
+
+	FCGX_InitRequest(&fr, 0, 0);
+	for (;;) {
+		/* One thread in accept() at a time: no thundering herd. */
+		pthread_mutex_lock(&accept_lock);
+		rc = FCGX_Accept_r(&fr);
+		pthread_mutex_unlock(&accept_lock);
+		if (rc < 0)
+			break;		/* listener shut down: we are stopping */
+		req_serve(w, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	return NULL;
+}
+
+static struct worker *
+workers_start(long n, pthread_t *tids)
+{
+	struct worker	*ws = xcalloc((size_t)n, sizeof(*ws));
+	char		 app[64];
+	long		 i;
+
+	for (i = 0; i < n; i++) {
+		ws[i].id = (int)i;
+		snprintf(app, sizeof(app), "wa-fcgi-%s", conf.pool);
+		ws[i].db = db_open(conf.database_url, app);
+		if ((ws[i].curl = curl_easy_init()) == NULL)
+			fatal("curl_easy_init failed");
+		if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0)
+			fatal("pthread_create: %s", strerror(errno));
+	}
+	return ws;
+}
+
+static void
+workers_stop(struct worker *ws, pthread_t *tids, long n)
+{
+	long	i;
+
+	/* Wakes every accept() with an error; requests in flight finish. */
+	shutdown(FCGI_LISTENSOCK_FILENO, SHUT_RDWR);
+	for (i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
+	for (i = 0; i < n; i++) {
+		db_close(ws[i].db);
+		curl_easy_cleanup(ws[i].curl);
+	}
+	free(ws);
+}
+
+/* Signals are taken synchronously here, never in a handler. */
+static void
+wait_for_stop(void)
+{
+	sigset_t	set;
+	int		sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_reopen();
+			log_info("log reopened");
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		return;
+	}
+}
+
+int
+main(void)
+{
+	struct worker	*ws;
+	pthread_t	*tids;
+	sigset_t	 set;
+
+	conf_load("wa-fcgi", CONF_FCGI);
+	if (log_init("wa-fcgi", conf.log_level, conf.log_file) != 0)
+		fatal("bad WA_LOG_LEVEL or WA_LOG_FILE");
+	if (sodium_init() < 0)
+		fatal("sodium_init failed");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatal("curl_global_init failed");
+	if (FCGX_Init() != 0)
+		fatal("FCGX_Init failed");
+	signal(SIGPIPE, SIG_IGN);	/* a client gone mid-reply is not fatal */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* threads inherit it */
+
+	tids = xcalloc((size_t)conf.fcgi_threads, sizeof(*tids));
+	ws = workers_start(conf.fcgi_threads, tids);
+	log_info("started pool=%s threads=%ld env=%s", conf.pool,
+	    conf.fcgi_threads, conf.env);
+	wait_for_stop();
+	workers_stop(ws, tids, conf.fcgi_threads);
+	free(tids);
+	curl_global_cleanup();
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,138 @@
+/* fcgi/route.c: the route table and the dispatcher that enforces each
+ * row's preconditions (auth, tenant, JSON body) before its handler runs. */
+#include "route.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "json.h"
+#include "req.h"
+#include "util.h"
+
+#define JSON_BODY_MAX	(1u << 20)
+
+static const struct route routes[] = {
+	/* method, pattern, handler, flags */
+	{ REQ_GET,  "/healthz",                 health_get,      AUTH_NONE },
+	{ REQ_POST, "/api/v1/auth/login",       api_auth_login,  BODY_JSON },
+	{ REQ_POST, "/api/v1/auth/logout",      api_auth_logout, AUTH_USER },
+	{ REQ_GET,  "/api/v1/me",               api_me,          AUTH_USER },
+	{ REQ_GET,  "/_internal/ws-auth",       ws_auth_check,   AUTH_NONE },
+};
+
+int
+route_match(const char *pattern, const char *path, struct req *r)
+{
+	const char	*p = pattern;
+	char		*s;
+	size_t		 n;
+
+	if ((n = strlen(path)) >= sizeof(r->pathbuf))
+		return 0;
+	memcpy(r->pathbuf, path, n + 1);
+	s = r->pathbuf;
+	r->nparams = 0;
+	while (*p != '\0' && *s != '\0') {
+		if (*p == ':') {	/* ":name" takes one non-empty segment */
+			const char *name = p + 1;
+			char *seg = s;
+
+			while (*p != '\0' && *p != '/')
+				p++;
+			while (*s != '\0' && *s != '/')
+				s++;
+			if (s == seg || r->nparams == REQ_MAX_PARAMS)
+				return 0;
+			/* Pattern names end at '/' or NUL: copy-free trick,
+			 * the names are read only up to that point. */
+			r->param_name[r->nparams] = name;
+			r->param_val[r->nparams++] = seg;
+			if (*s == '/') {
+				*s++ = '\0';
+				if (*p != '/')
+					return 0;
+				p++;
+			}
+			continue;
+		}
+		if (*p++ != *s++)
+			return 0;
+	}
+	return *p == '\0' && *s == '\0';
+}
+
+const char *
+req_param(const struct req *r, const char *name)
+{
+	size_t	nl = strlen(name);
+	int	i;
+
+	for (i = 0; i < r->nparams; i++)
+		if (strncmp(r->param_name[i], name, nl) == 0 &&
+		    (r->param_name[i][nl] == '/' ||
+		    r->param_name[i][nl] == '\0'))
+			return r->param_val[i];
+	return NULL;
+}
+
+static int
+parse_json_body(struct req *r)
+{
+	char	err[128];
+	int	st;
+
+	if (!req_is_json(r))
+		return reply_error(r, 415, "unsupported_media_type",
+		    "Content-Type must be application/json");
+	if ((st = req_read_body(r, JSON_BODY_MAX)) != 0)
+		return st == 413 ? reply_error(r, 413, "payload_too_large",
+		    "body over %u bytes", JSON_BODY_MAX) :
+		    reply_error(r, 400, "bad_request", "unreadable body");
+	if ((r->json = json_parse(r->body.data, r->body.len, err,
+	    sizeof(err))) == NULL)
+		return reply_error(r, 400, "invalid_json", "%s", err);
+	if (!json_object_is_type(r->json, json_type_object))
+		return reply_error(r, 400, "invalid_json",
+		    "the body must be a JSON object");
+	return 0;
+}
+
+static int
+run(const struct route *rt, struct req *r)
+{
+	int	st;
+
+	r->route = rt->pattern;
+	if ((rt->flags & AUTH_USER) && (st = auth_request(r,
+	    (rt->flags & AUTH_TENANT) == AUTH_TENANT)) != 0)
+		return st;
+	if ((rt->flags & BODY_JSON) && (st = parse_json_body(r)) != 0)
+		return st;
+	return rt->handler(r);
+}
+
+void
+route_dispatch(struct req *r)
+{
+	size_t	i;
+	int	path_known = 0;
+
+	for (i = 0; i < nitems(routes); i++) {
+		if (!route_match(routes[i].pattern, r->path, r))
+			continue;
+		path_known = 1;
+		if (routes[i].method != (int)r->method &&
+		    !(routes[i].method == REQ_GET && r->method == REQ_HEAD))
+			continue;
+		run(&routes[i], r);
+		return;
+	}
+	if (path_known)
+		reply_error(r, 405, "method_not_allowed", "%s not allowed on %s",
+		    r->method_str != NULL ? r->method_str : "?", r->path);
+	else
+		reply_error(r, 404, "not_found", "no route for %s", r->path);
+}

@@ -1,0 +1,24 @@
+/* fcgi/route.h: the route table and what each row demands. */
+#ifndef WA_ROUTE_H
+#define WA_ROUTE_H
+
+struct req;
+
+/* Preconditions a route states once; route_dispatch() enforces them. */
+#define AUTH_NONE	0x00	/* public, or the handler checks itself */
+#define AUTH_USER	0x01	/* a valid token (bearer or cookie) */
+#define AUTH_TENANT	0x03	/* ... and X-Tenant-Id naming one of theirs */
+#define BODY_JSON	0x10	/* a JSON object body, parsed into r->json */
+
+struct route {
+	int		 method;	/* enum req_method */
+	const char	*pattern;	/* "/api/v1/messages/:id/read" */
+	int		(*handler)(struct req *);
+	unsigned	 flags;
+};
+
+/* Matches path against pattern, filling r's params on success. */
+int	route_match(const char *pattern, const char *path, struct req *r);
+void	route_dispatch(struct req *);
+
+#endif /* WA_ROUTE_H */

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build, the stack and the tests need,
+# but only those that are missing (a second run costs one dpkg query).
+set -euo pipefail
+
+pkgs=(
+	build-essential pkg-config
+	libfcgi-dev spawn-fcgi libcurl4-openssl-dev libjson-c-dev libpq-dev
+	libssl-dev libjwt-dev libsodium-dev
+	postgresql postgresql-contrib nginx libnginx-mod-nchan
+	libcmocka-dev python3-pytest python3-requests python3-websocket
+	python3-psycopg2
+	clang libclang-rt-14-dev wrk curl procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's postinst may start a system-wide cluster or nginx where systemd
+# runs; ours are private and on their own ports, so they do not collide.

@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# stack.sh: sets up and controls the whole local stack: a private PostgreSQL
+# cluster, the Graph API simulator (dev, when no real Graph URL is set), two
+# wa-fcgi pools under spawn-fcgi, wa-pushd and nginx.
+#
+#   stack.sh run | start | stop | status | env
+#   stack.sh start-part|stop-part pg|sim|fcgi|pushd|nginx   (tests use these)
+#
+# All runtime state lives in $WA_RUN_DIR (default var/ in the checkout).  When
+# the checkout sits where the postgres user or nginx's workers cannot enter
+# (say /root/...), var/ becomes a symlink to /var/tmp/wa-backend-<hash>, and
+# binaries and static files are copied there, so every process can reach them.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+IS_ROOT=0; [ "$(id -u)" -eq 0 ] && IS_ROOT=1
+PG_OSUSER=postgres
+APP_OSUSER=www-data
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+# --- where runtime state goes -------------------------------------------------
+
+can_enter() {	# can_enter USER DIR
+	[ $IS_ROOT -eq 0 ] && return 0
+	runuser -u "$1" -- test -x "$2" 2>/dev/null
+}
+
+resolve_var_dir() {
+	local var="$ROOT/var" alt
+	if [ -L "$var" ] || [ -d "$var" ]; then
+		VAR_DIR=$(readlink -f "$var")
+		return
+	fi
+	if can_enter "$PG_OSUSER" "$ROOT" && can_enter "$APP_OSUSER" "$ROOT"; then
+		mkdir -p "$var"
+	else
+		alt=/var/tmp/wa-backend-$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)
+		mkdir -p "$alt"
+		ln -sfn "$alt" "$var"
+		log "checkout not reachable by $PG_OSUSER/$APP_OSUSER: state in $alt (var -> it)"
+	fi
+	VAR_DIR=$(readlink -f "$var")
+	chmod 755 "$VAR_DIR"
+}
+
+# --- configuration ------------------------------------------------------------
+
+load_config() {
+	resolve_var_dir
+	RUN=${WA_RUN_DIR:-$VAR_DIR}
+	case "$RUN" in /*) ;; *) RUN="$ROOT/$RUN" ;; esac
+	mkdir -p "$RUN"
+	RUN=$(readlink -f "$RUN")
+	# A stack started earlier keeps its settings unless the caller overrides.
+	if [ -f "$RUN/stack.env" ] && [ "${1:-}" != fresh ]; then
+		local line key
+		while IFS= read -r line; do
+			key=${line%%=*}
+			[ -z "${!key+x}" ] && export "$line"
+		done < "$RUN/stack.env"
+	fi
+	export WA_ENV=${WA_ENV:-production}
+	export WA_HTTP_PORT=${WA_HTTP_PORT:-8080}
+	export WA_PUBLISH_PORT=${WA_PUBLISH_PORT:-8081}
+	export WA_PG_PORT=${WA_PG_PORT:-5433}
+	export WA_SIM_PORT=${WA_SIM_PORT:-8090}
+	export WA_DATABASE_URL=${WA_DATABASE_URL:-"host=$RUN/run port=$WA_PG_PORT dbname=wa user=wa"}
+	export WA_PUBLISH_URL=${WA_PUBLISH_URL:-"http://127.0.0.1:$WA_PUBLISH_PORT/pub"}
+	export WA_GRAPH_VERSION=${WA_GRAPH_VERSION:-v21.0}
+	export WA_LOG_LEVEL=${WA_LOG_LEVEL:-info}
+	export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-4}
+	export WA_API_PROCS=${WA_API_PROCS:-2}
+	export WA_FCGI_THREADS=${WA_FCGI_THREADS:-4}
+	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-nchan}
+	export WA_BIN_DIR=${WA_BIN_DIR:-$ROOT/bin}
+	export WA_SCHEMA_DIR=${WA_SCHEMA_DIR:-$ROOT/schema}
+	if [ "$WA_ENV" = dev ]; then
+		export WA_APP_SECRET=${WA_APP_SECRET:-dev-app-secret}
+		export WA_VERIFY_TOKEN=${WA_VERIFY_TOKEN:-dev-verify-token}
+		export WA_JWT_SECRET=${WA_JWT_SECRET:-dev-jwt-secret}
+		# No real Graph endpoint configured: play Meta with the simulator.
+		if [ -z "${WA_GRAPH_URL:-}" ]; then
+			export WA_SIMULATOR=${WA_SIMULATOR:-on}
+		fi
+	fi
+	export WA_SIMULATOR=${WA_SIMULATOR:-off}
+	if [ "$WA_SIMULATOR" = on ]; then
+		export WA_GRAPH_URL=${WA_GRAPH_URL:-"http://127.0.0.1:$WA_SIM_PORT"}
+	fi
+	export WA_GRAPH_URL=${WA_GRAPH_URL:-https://graph.facebook.com}
+	export WA_RUN_DIR=$RUN
+}
+
+write_env() {
+	local f="$RUN/stack.env"
+	( umask 077; env | grep -E '^WA_[A-Z0-9_]+=' | sort > "$f.tmp" )
+	mv "$f.tmp" "$f"
+	chmod 600 "$f"
+}
+
+# --- helpers ------------------------------------------------------------------
+
+as_pg()  { if [ $IS_ROOT -eq 1 ]; then runuser -u "$PG_OSUSER" -- "$@"; else "$@"; fi; }
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+wait_port() {	# wait_port PORT SECONDS
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+kill_pidfile() {	# kill_pidfile FILE: TERM, then KILL after 5 s
+	local f=$1 pids p i
+	[ -f "$f" ] || return 0
+	pids=$(cat "$f")
+	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+	for ((i = 0; i < 100; i++)); do
+		local any=0
+		for p in $pids; do pid_alive "$p" && any=1; done
+		[ $any -eq 0 ] && break
+		sleep 0.05
+	done
+	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+	rm -f "$f"
+}
+
+prepare_dirs() {
+	mkdir -p "$RUN"/{run,log,bin,nginx,pg}
+	chmod 755 "$RUN" "$RUN/run" "$RUN/bin" "$RUN/nginx"
+	if [ $IS_ROOT -eq 1 ]; then
+		chown "$PG_OSUSER" "$RUN/pg" "$RUN/run"
+		chown "$APP_OSUSER" "$RUN/log"
+		chmod 1777 "$RUN/log"
+	fi
+	# Copies, so a rebuild never swaps a binary under a running process and
+	# unprivileged users can reach them wherever the checkout is.
+	local b
+	for b in wa-fcgi wa-pushd wactl wa-hello; do
+		[ -x "$WA_BIN_DIR/$b" ] || die "$WA_BIN_DIR/$b missing: run make first"
+		install -m 755 "$WA_BIN_DIR/$b" "$RUN/bin/$b"
+	done
+	rm -rf "$RUN/www"
+	[ -d nginx/www ] && cp -r nginx/www "$RUN/www" && chmod -R a+rX "$RUN/www"
+	return 0
+}
+
+# --- PostgreSQL ---------------------------------------------------------------
+
+pg_start() {
+	local data="$RUN/pg/data"
+	if [ ! -f "$data/PG_VERSION" ]; then
+		log "initdb $data"
+		as_pg "$PGBIN/initdb" -D "$data" -U postgres -E UTF8 \
+		    --locale=C.UTF-8 --auth-local=trust --auth-host=reject >/dev/null
+		cat >> "$data/postgresql.conf" <<PGCONF
+# wa-backend: unix socket only; durable commits (webhooks are acknowledged
+# only after COMMIT).
+listen_addresses = ''
+unix_socket_permissions = 0777
+max_connections = 200
+shared_buffers = 256MB
+synchronous_commit = on
+wal_compression = on
+max_wal_size = 2GB
+log_min_messages = warning
+PGCONF
+	fi
+	if as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+		return 0
+	fi
+	as_pg "$PGBIN/pg_ctl" -D "$data" -l "$RUN/pg/postgres.log" -w -t 60 \
+	    -o "-p $WA_PG_PORT -k $RUN/run" start >/dev/null \
+	    || { tail -20 "$RUN/pg/postgres.log" >&2; die "postgres did not start"; }
+	local q="psql -X -q -h $RUN/run -p $WA_PG_PORT -U postgres -d postgres -tAc"
+	if [ "$(as_pg $q "SELECT 1 FROM pg_roles WHERE rolname='wa'")" != 1 ]; then
+		as_pg $q "CREATE ROLE wa LOGIN"
+		as_pg $q "CREATE DATABASE wa OWNER wa"
+	fi
+}
+
+pg_stop() {
+	local data="$RUN/pg/data"
+	[ -f "$data/postmaster.pid" ] || return 0
+	as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# --- the Graph API simulator --------------------------------------------------
+
+sim_start() {
+	[ "$WA_SIMULATOR" = on ] || return 0
+	[ -f tests/graphsim/graphsim.py ] || { log "no simulator in this checkout"; return 0; }
+	pid_alive "$(cat "$RUN/run/graphsim.pid" 2>/dev/null)" && return 0
+	local args=(--port "$WA_SIM_PORT" --app-secret "$WA_APP_SECRET"
+	    --webhook-url "http://127.0.0.1:$WA_HTTP_PORT/webhook"
+	    --media-dir "$RUN/graphsim-media")
+	# The demo tenant's number; tests register their own tenants' numbers
+	# through the simulator's control API.
+	[ "$WA_ENV" = dev ] && args+=(--number "$DEMO_PNID:$DEMO_TOKEN:$DEMO_DISPLAY")
+	setsid /usr/bin/python3 tests/graphsim/graphsim.py "${args[@]}" \
+	    >>"$RUN/log/graphsim.log" 2>&1 &
+	echo $! > "$RUN/run/graphsim.pid"
+	wait_port "$WA_SIM_PORT" 10 || die "graph simulator did not start (log/graphsim.log)"
+}
+
+sim_stop() { kill_pidfile "$RUN/run/graphsim.pid"; }
+
+# --- wa-fcgi pools ------------------------------------------------------------
+
+fcgi_pool_start() {	# fcgi_pool_start NAME PROCS
+	local name=$1 procs=$2 sock="$RUN/run/$1.sock" own=()
+	pid_alive "$(head -n1 "$RUN/run/fcgi-$name.pid" 2>/dev/null)" && return 0
+	rm -f "$sock"
+	[ $IS_ROOT -eq 1 ] && own=(-u "$APP_OSUSER" -g "$APP_OSUSER" -U "$APP_OSUSER" -G "$APP_OSUSER")
+	WA_POOL=$name WA_LOG_FILE="$RUN/log/wa-fcgi-$name.log" \
+	    spawn-fcgi -s "$sock" -M 0660 "${own[@]}" -F "$procs" \
+	    -P "$RUN/run/fcgi-$name.pid" -- "$RUN/bin/wa-fcgi" >/dev/null \
+	    || die "spawn-fcgi $name failed (log/wa-fcgi-$name.log)"
+}
+
+fcgi_start() {
+	fcgi_pool_start webhook "$WA_WEBHOOK_PROCS"
+	fcgi_pool_start api "$WA_API_PROCS"
+}
+
+fcgi_stop() {
+	kill_pidfile "$RUN/run/fcgi-webhook.pid"
+	kill_pidfile "$RUN/run/fcgi-api.pid"
+}
+
+# --- wa-pushd -----------------------------------------------------------------
+
+pushd_start() {
+	local cmd=("$RUN/bin/wa-pushd")
+	pid_alive "$(cat "$RUN/run/pushd.pid" 2>/dev/null)" && return 0
+	[ $IS_ROOT -eq 1 ] && cmd=(setpriv --reuid="$APP_OSUSER" \
+	    --regid="$APP_OSUSER" --init-groups -- "${cmd[@]}")
+	# setsid and setpriv exec, so $! is wa-pushd itself.
+	WA_LOG_FILE="$RUN/log/wa-pushd.log" setsid "${cmd[@]}" </dev/null \
+	    >>"$RUN/log/wa-pushd.log" 2>&1 &
+	echo $! > "$RUN/run/pushd.pid"
+}
+
+pushd_stop() { kill_pidfile "$RUN/run/pushd.pid"; }
+
+# --- nginx --------------------------------------------------------------------
+
+nginx_conf() {
+	local conf="$RUN/nginx/nginx.conf" user="" push
+	mkdir -p "$RUN/nginx/tmp"
+	[ $IS_ROOT -eq 1 ] && user="user $APP_OSUSER;" && chown "$APP_OSUSER" "$RUN/nginx/tmp"
+	case "$WA_PUSH_MODULE" in
+	nchan) push=nchan ;;
+	pushstream|push-stream) push=pushstream ;;
+	*) die "WA_PUSH_MODULE: nchan or pushstream" ;;
+	esac
+	sed -e "s|@RUN@|$RUN|g" -e "s|@USER@|$user|g" \
+	    -e "s|@HTTP_PORT@|$WA_HTTP_PORT|g" \
+	    -e "s|@PUBLISH_PORT@|$WA_PUBLISH_PORT|g" \
+	    -e "s|@PUSH@|$push|g" -e "s|@NGINX_DIR@|$RUN/nginx|g" \
+	    nginx/nginx.conf.in > "$conf"
+	for f in nginx/*.conf; do
+		sed -e "s|@RUN@|$RUN|g" "$f" > "$RUN/nginx/$(basename "$f")"
+	done
+	nginx -p "$RUN/nginx" -c "$conf" -t -q 2>"$RUN/log/nginx-test.log" \
+	    || { cat "$RUN/log/nginx-test.log" >&2; die "nginx config invalid"; }
+}
+
+nginx_start() {
+	pid_alive "$(cat "$RUN/run/nginx.pid" 2>/dev/null)" && return 0
+	nginx_conf
+	nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
+	wait_port "$WA_HTTP_PORT" 10 || die "nginx did not listen on $WA_HTTP_PORT"
+}
+
+nginx_stop() { kill_pidfile "$RUN/run/nginx.pid"; }
+
+# --- demo data ----------------------------------------------------------------
+
+DEMO_EMAIL=demo@example.com
+DEMO_PASSWORD=demo-password
+DEMO_PNID=100000000000001
+DEMO_TOKEN=dev-access-token
+DEMO_DISPLAY=15550001111
+
+demo_data() {
+	[ "$WA_ENV" = dev ] || return 0
+	local wactl="$RUN/bin/wactl" tid
+	tid=$("$wactl" tenant list | awk -F'\t' -v p="$DEMO_PNID" '$3 == p { print $1 }')
+	if [ -z "$tid" ]; then
+		tid=$("$wactl" tenant add --name "Demo Shop" --phone-number-id "$DEMO_PNID" \
+		    --waba-id 200000000000001 --display-phone "$DEMO_DISPLAY" \
+		    --access-token "$DEMO_TOKEN")
+	fi
+	printf '%s\n' "$DEMO_PASSWORD" | "$wactl" user add --email "$DEMO_EMAIL" \
+	    --password-stdin --tenant "$tid" --role owner --if-missing >/dev/null
+	DEMO_TENANT=$tid
+}
+
+# --- commands -----------------------------------------------------------------
+
+start_all() {
+	prepare_dirs
+	write_env
+	pg_start
+	"$RUN/bin/wactl" migrate
+	demo_data
+	sim_start
+	fcgi_start
+	pushd_start
+	nginx_start
+	curl -fsS -o /dev/null "http://127.0.0.1:$WA_HTTP_PORT/healthz" \
+	    || die "stack started but /healthz fails: see $RUN/log"
+}
+
+stop_all() {
+	nginx_stop
+	pushd_stop
+	fcgi_stop
+	sim_stop
+	pg_stop
+}
+
+banner() {
+	cat <<BANNER
+
+  WhatsApp backend running at  http://127.0.0.1:$WA_HTTP_PORT/
+  Webhook (give this to Meta): http://127.0.0.1:$WA_HTTP_PORT/webhook
+  Graph API:                   $WA_GRAPH_URL $( [ "$WA_SIMULATOR" = on ] && echo "(simulator)")
+BANNER
+	[ "$WA_ENV" = dev ] && cat <<BANNER
+  Demo login:                  $DEMO_EMAIL / $DEMO_PASSWORD  (tenant ${DEMO_TENANT:-?})
+BANNER
+	cat <<BANNER
+  State and logs:              $RUN
+  Settings:                    $RUN/stack.env
+
+BANNER
+}
+
+part() {	# part start|stop NAME
+	case "$2" in
+	pg|sim|fcgi|pushd|nginx) "${2}_$1" ;;
+	*) die "unknown part $2" ;;
+	esac
+}
+
+cmd=${1:-}
+case "$cmd" in
+start)
+	load_config fresh
+	start_all
+	banner
+	;;
+run)
+	load_config fresh
+	trap 'echo; log "stopping"; stop_all; exit 0' INT TERM
+	start_all
+	banner
+	echo "  Ctrl-C stops everything."
+	tail -n0 -F "$RUN"/log/*.log 2>/dev/null &
+	wait
+	;;
+stop)
+	load_config
+	stop_all
+	;;
+status)
+	load_config
+	for f in "$RUN"/run/*.pid; do
+		[ -f "$f" ] || continue
+		alive=0; for p in $(cat "$f"); do pid_alive "$p" && alive=$((alive+1)); done
+		printf '%-24s %s running\n' "$(basename "$f" .pid)" "$alive"
+	done
+	;;
+env)
+	load_config
+	cat "$RUN/stack.env"
+	;;
+start-part|stop-part)
+	load_config
+	part "${cmd%-part}" "${2:-}"
+	;;
+*)
+	echo "usage: $0 run|start|stop|status|env|start-part NAME|stop-part NAME" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,133 @@
+/* shared/conf.c: one row per setting (name, type, destination, defaults,
+ * bounds, who needs it); nothing else in the code calls getenv(). */
+#include "conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct conf conf;
+
+enum { T_STR, T_INT };
+#define SECRET	0x100		/* must be set outside dev, never the dev value */
+
+static const struct setting {
+	const char	*name;
+	int		 type;
+	void		*dst;
+	const char	*def;		/* NULL: required */
+	const char	*dev_def;	/* default when WA_ENV=dev */
+	long		 min, max;
+	unsigned	 who;
+} settings[] = {
+	{ "WA_DATABASE_URL", T_STR, &conf.database_url, NULL, NULL, 0, 0,
+	    CONF_FCGI | CONF_PUSHD | CONF_WACTL },
+	{ "WA_APP_SECRET", T_STR, &conf.app_secret, NULL, "dev-app-secret",
+	    0, 0, CONF_FCGI | SECRET },
+	{ "WA_VERIFY_TOKEN", T_STR, &conf.verify_token, NULL,
+	    "dev-verify-token", 0, 0, CONF_FCGI | SECRET },
+	{ "WA_JWT_SECRET", T_STR, &conf.jwt_secret, NULL, "dev-jwt-secret",
+	    0, 0, CONF_FCGI | CONF_WACTL | SECRET },
+	{ "WA_GRAPH_URL", T_STR, &conf.graph_url,
+	    "https://graph.facebook.com", NULL, 0, 0, CONF_FCGI | CONF_WACTL },
+	{ "WA_GRAPH_VERSION", T_STR, &conf.graph_version, "v21.0", NULL,
+	    0, 0, CONF_FCGI | CONF_WACTL },
+	{ "WA_PUBLISH_URL", T_STR, &conf.publish_url,
+	    "http://127.0.0.1:8081/pub", NULL, 0, 0, CONF_PUSHD },
+	{ "WA_LOG_LEVEL", T_STR, &conf.log_level, "info", NULL, 0, 0,
+	    CONF_FCGI | CONF_PUSHD | CONF_WACTL },
+	{ "WA_LOG_FILE", T_STR, &conf.log_file, "", NULL, 0, 0,
+	    CONF_FCGI | CONF_PUSHD },
+	{ "WA_POOL", T_STR, &conf.pool, "api", NULL, 0, 0, CONF_FCGI },
+	{ "WA_PUBLIC_ORIGIN", T_STR, &conf.public_origin, "", NULL, 0, 0,
+	    CONF_FCGI },
+	{ "WA_FCGI_THREADS", T_INT, &conf.fcgi_threads, "4", NULL, 1, 256,
+	    CONF_FCGI },
+	{ "WA_GRAPH_TIMEOUT_MS", T_INT, &conf.graph_timeout_ms, "15000",
+	    NULL, 100, 600000, CONF_FCGI | CONF_WACTL },
+	{ "WA_GRAPH_CONNECT_TIMEOUT_MS", T_INT, &conf.graph_connect_timeout_ms,
+	    "3000", NULL, 50, 60000, CONF_FCGI | CONF_WACTL },
+	{ "WA_SESSION_TTL", T_INT, &conf.session_ttl, "43200", NULL, 60,
+	    31 * 86400, CONF_FCGI | CONF_WACTL },
+	{ "WA_HTTP_PORT", T_INT, &conf.http_port, "8080", NULL, 1, 65535,
+	    CONF_WACTL },
+};
+
+static int
+setting_load(const char *prog, const struct setting *s, int quiet)
+{
+	const char	*v = getenv(s->name);
+	int		 secret = (s->who & SECRET) != 0;
+	char		*end;
+	long		 n;
+
+	if (v == NULL || *v == '\0')
+		v = conf.dev && s->dev_def != NULL ? s->dev_def : s->def;
+	if (v == NULL) {
+		if (!quiet)
+			fprintf(stderr, "%s: refusing to start: %s is not set%s\n",
+			    prog, s->name, secret ? " (required outside "
+			    "WA_ENV=dev)" : "");
+		return 1;
+	}
+	if (secret && !conf.dev && s->dev_def != NULL &&
+	    strcmp(v, s->dev_def) == 0) {
+		if (!quiet)
+			fprintf(stderr, "%s: refusing to start: %s is still the "
+			    "development value\n", prog, s->name);
+		return 1;
+	}
+	if (s->type == T_STR) {
+		*(const char **)s->dst = v;
+		return 0;
+	}
+	n = strtol(v, &end, 10);
+	if (*end != '\0' || n < s->min || n > s->max) {
+		if (!quiet)
+			fprintf(stderr, "%s: refusing to start: %s=%s: want an "
+			    "integer %ld..%ld\n", prog, s->name, v, s->min,
+			    s->max);
+		return 1;
+	}
+	*(long *)s->dst = n;
+	return 0;
+}
+
+int
+conf_check(const char *prog, unsigned who, int quiet)
+{
+	const char	*env = getenv("WA_ENV");
+	size_t		 i;
+	int		 bad = 0;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.env = env != NULL && *env != '\0' ? env : "production";
+	conf.dev = strcmp(conf.env, "dev") == 0;
+	for (i = 0; i < nitems(settings); i++)
+		if (settings[i].who & who)
+			bad += setting_load(prog, &settings[i], quiet);
+	if ((who & CONF_FCGI) && strcmp(conf.pool, "api") != 0 &&
+	    strcmp(conf.pool, "webhook") != 0) {
+		if (!quiet)
+			fprintf(stderr, "%s: refusing to start: WA_POOL must "
+			    "be api or webhook\n", prog);
+		bad++;
+	}
+	if ((who & (CONF_FCGI | CONF_WACTL)) && !conf.dev &&
+	    conf.jwt_secret != NULL && strlen(conf.jwt_secret) < 32) {
+		if (!quiet)
+			fprintf(stderr, "%s: refusing to start: WA_JWT_SECRET "
+			    "must be at least 32 bytes\n", prog);
+		bad++;
+	}
+	return bad;
+}
+
+void
+conf_load(const char *prog, unsigned who)
+{
+	if (conf_check(prog, who, 0) != 0)
+		exit(1);
+}

@@ -1,0 +1,38 @@
+/* shared/conf.h: every setting, read once from the environment at start. */
+#ifndef WA_CONF_H
+#define WA_CONF_H
+
+/* Which program needs a setting. */
+#define CONF_FCGI	0x1
+#define CONF_PUSHD	0x2
+#define CONF_WACTL	0x4
+
+struct conf {
+	const char	*env;		/* WA_ENV: "dev" enables dev defaults */
+	int		 dev;
+	const char	*database_url;
+	const char	*app_secret;
+	const char	*verify_token;
+	const char	*jwt_secret;
+	const char	*graph_url;
+	const char	*graph_version;
+	const char	*publish_url;
+	const char	*log_level;
+	const char	*log_file;
+	const char	*pool;		/* "webhook" or "api" */
+	const char	*public_origin;	/* optional CSRF origin override */
+	long		 fcgi_threads;
+	long		 graph_timeout_ms;
+	long		 graph_connect_timeout_ms;
+	long		 session_ttl;	/* seconds */
+	long		 http_port;
+};
+
+extern struct conf conf;
+
+/* Loads every setting `who` needs; reports all problems, then exits 1. */
+void	conf_load(const char *prog, unsigned who);
+/* Like conf_load, but for tests: returns the number of problems. */
+int	conf_check(const char *prog, unsigned who, int quiet);
+
+#endif /* WA_CONF_H */

@@ -1,0 +1,199 @@
+"""Shared fixtures for the end-to-end tests.
+
+scripts/test.sh starts the real stack (PostgreSQL, nginx, wa-fcgi under
+spawn-fcgi, wa-pushd, the Graph API simulator) and exports WA_STACK_ENV, the
+stack's settings file. Tests talk HTTP to nginx like any client would, and
+look into PostgreSQL to check what was stored.
+"""
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import subprocess
+import time
+
+import psycopg2
+import psycopg2.extras
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load_env():
+    path = os.environ.get("WA_STACK_ENV")
+    if not path:
+        pytest.exit("WA_STACK_ENV is not set: run the tests with `make test`", 2)
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line:
+                k, v = line.split("=", 1)
+                env[k] = v
+    return env
+
+
+class Stack:
+    """The running stack: URLs, secrets, and ways to poke its parts."""
+
+    def __init__(self, env):
+        self.env = env
+        self.base = "http://127.0.0.1:%s" % env["WA_HTTP_PORT"]
+        self.publish_url = env["WA_PUBLISH_URL"]
+        self.sim = "http://127.0.0.1:%s" % env["WA_SIM_PORT"]
+        self.app_secret = env["WA_APP_SECRET"]
+        self.verify_token = env["WA_VERIFY_TOKEN"]
+        self.run_dir = env["WA_RUN_DIR"]
+        self.wactl_path = os.path.join(env["WA_BIN_DIR"], "wactl")
+
+    def url(self, path):
+        return self.base + path
+
+    def wactl(self, *args, input=None, check=True):
+        """Runs wactl with the stack's settings; returns CompletedProcess."""
+        env = dict(os.environ)
+        env.update(self.env)
+        p = subprocess.run([self.wactl_path, *args], input=input, env=env,
+                           capture_output=True, text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError("wactl %s failed: %s" % (args, p.stderr))
+        return p
+
+    def ctl(self, action, part):
+        """stack.sh start-part|stop-part pg|sim|fcgi|pushd|nginx."""
+        env = dict(os.environ)
+        env.update(self.env)
+        subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"),
+                        "%s-part" % action, part], env=env, check=True,
+                       capture_output=True, timeout=120)
+
+    def sign(self, body: bytes) -> str:
+        mac = hmac.new(self.app_secret.encode(), body, hashlib.sha256)
+        return "sha256=" + mac.hexdigest()
+
+    def post_webhook(self, payload, signature=None, **kw):
+        """POSTs a webhook body (dict or bytes) signed like Meta does."""
+        body = payload if isinstance(payload, bytes) else \
+            json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json"}
+        sig = self.sign(body) if signature is None else signature
+        if sig is not False:
+            headers["X-Hub-Signature-256"] = sig
+        return requests.post(self.url("/webhook"), data=body,
+                             headers=headers, timeout=30, **kw)
+
+    def db(self):
+        return psycopg2.connect(host=os.path.join(self.run_dir, "run"),
+                                port=self.env["WA_PG_PORT"], dbname="wa",
+                                user="wa")
+
+    def query(self, sql, *params):
+        """Rows of a query as dicts (autocommit, a fresh connection)."""
+        conn = self.db()
+        try:
+            conn.autocommit = True
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as c:
+                c.execute(sql, params)
+                return c.fetchall() if c.description else []
+        finally:
+            conn.close()
+
+
+class Tenant:
+    """A tenant made for one test, with a member user and a token."""
+
+    def __init__(self, stack, name=None):
+        self.stack = stack
+        self.pnid = "1" + "".join(secrets.choice("0123456789") for _ in range(14))
+        self.waba_id = "2" + "".join(secrets.choice("0123456789") for _ in range(14))
+        self.display_phone = "1555" + "".join(secrets.choice("0123456789") for _ in range(7))
+        self.access_token = "EAAG" + secrets.token_hex(16)
+        self.name = name or "Tenant " + self.pnid[-4:]
+        self.id = stack.wactl("tenant", "add", "--name", self.name,
+                              "--phone-number-id", self.pnid,
+                              "--waba-id", self.waba_id,
+                              "--display-phone", self.display_phone,
+                              "--access-token", self.access_token).stdout.strip()
+        self.email = "user-%s@example.com" % secrets.token_hex(4)
+        self.password = "pw-" + secrets.token_hex(8)
+        stack.wactl("user", "add", "--email", self.email, "--password-stdin",
+                    "--tenant", self.id, "--role", "owner",
+                    input=self.password + "\n")
+        self.token = stack.wactl("token", "--email", self.email).stdout.strip()
+        # Meta (the simulator) must know the number and its token.
+        try:
+            requests.post(stack.sim + "/_sim/numbers", json={
+                "phone_number_id": self.pnid,
+                "access_token": self.access_token,
+                "display_phone_number": self.display_phone}, timeout=5)
+        except requests.RequestException:
+            pass
+
+    @property
+    def headers(self):
+        return {"Authorization": "Bearer " + self.token, "X-Tenant-Id": self.id}
+
+    def api(self, method, path, **kw):
+        headers = dict(self.headers)
+        headers.update(kw.pop("headers", {}))
+        return requests.request(method, self.stack.url(path), headers=headers,
+                                timeout=kw.pop("timeout", 30), **kw)
+
+    def webhook_value(self, **value):
+        """A `value` object for this tenant's number."""
+        v = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": self.display_phone,
+                          "phone_number_id": self.pnid}}
+        v.update(value)
+        return v
+
+    def webhook(self, *values):
+        """A whole webhook body with one entry and one change per value."""
+        return {"object": "whatsapp_business_account",
+                "entry": [{"id": self.waba_id,
+                           "changes": [{"field": "messages", "value": v}
+                                       for v in values]}]}
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = Stack(_load_env())
+    deadline = time.time() + 20
+    while True:
+        try:
+            if requests.get(s.url("/healthz"), timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if time.time() > deadline:
+            pytest.exit("stack is not healthy", 2)
+        time.sleep(0.2)
+    return s
+
+
+@pytest.fixture
+def tenant(stack):
+    return Tenant(stack)
+
+
+@pytest.fixture
+def make_tenant(stack):
+    return lambda name=None: Tenant(stack, name)
+
+
+def wait_for(fn, timeout=5.0, interval=0.05):
+    """Polls fn until it returns something truthy; returns that or None."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            return None
+        time.sleep(interval)
+
+
+def new_wamid():
+    return "wamid.HBgL" + secrets.token_urlsafe(24)
