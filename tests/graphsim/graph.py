@@ -206,10 +206,8 @@ def get_node(req, sim, obj_id):
     if m is None:
         raise no_object("GET", obj_id)
     media_access(req, sim, m, tok)
-    url_token, exp = sim.media.issue_url(m)
-    url = "http://%s:%d/media-download/%s?token=%s&exp=%d" % (
-        sim.host, sim.port, m.id, url_token, exp)
-    return json_response(200, {"messaging_product": "whatsapp", "url": url,
+    return json_response(200, {"messaging_product": "whatsapp",
+                               "url": sim.download_url(m),
                                "mime_type": m.mime, "sha256": m.sha256_hex,
                                "file_size": m.size, "id": m.id})
 

@@ -131,5 +131,5 @@ class Response:
 
 
 def json_response(status, obj, headers=None):
-    body = json.dumps(obj).encode()
+    body = json.dumps(obj, separators=(",", ":")).encode()
     return Response(status, body, headers=headers, logged=obj)

@@ -105,8 +105,7 @@ class RequestLog:
 
     def add(self, entry):
         with self.lock:
-            entry["seq"] = next(self.seq)
-            self.items.append(entry)
+            self.items.append(dict(seq=next(self.seq), **entry))
 
     def list(self, path_contains=None, since=0):
         with self.lock:
@@ -188,6 +187,12 @@ class Sim:
         return t is not None and time.time() - t < WINDOW
 
     # --- media --------------------------------------------------------------
+    def download_url(self, m):
+        """A fresh download URL for m, valid for media.URL_TTL seconds."""
+        tok, exp = self.media.issue_url(m)
+        return "http://%s:%d/media-download/%s?token=%s&exp=%d" % (
+            self.host, self.port, m.id, tok, exp)
+
     def media_for_send(self, pnid, media_id):
         """Media a number may send: uploaded by it, or received by it."""
         m = self.media.get(str(media_id))
