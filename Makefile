@@ -37,6 +37,8 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 LIBWA	:= $(OUT)/libwa.a
+# The responder's code without main(), so unit tests can reach it.
+LIBFCGI	:= $(OUT)/libwafcgi.a
 PROGS	:= $(BINDIR)/wa-fcgi $(BINDIR)/wa-pushd $(BINDIR)/wactl \
 	   $(BINDIR)/wa-hello
 UNITS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
@@ -52,6 +54,10 @@ $(OUT)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBWA): $(call obj,$(SHARED_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBFCGI): $(call obj,$(filter-out fcgi/main.c,$(FCGI_SRC)))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -72,9 +78,9 @@ $(BINDIR)/wa-hello: $(OUT)/obj/bench/hello.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi
 
-$(OUT)/tests/test_%: tests/unit/test_%.c $(LIBWA)
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIBFCGI) $(LIBWA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBWA) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Ifcgi -o $@ $< $(LIBFCGI) $(LIBWA) $(LIBS) -lcmocka
 
 units: $(UNITS)
 

@@ -70,7 +70,7 @@ static int
 origin_ok(struct req *r)
 {
 	const char	*origin = req_header(r, "Origin");
-	const char	*host = req_header(r, "Host"), *rest;
+	const char	*host = req_env(r, "WA_HOST"), *rest;
 
 	if (origin == NULL || *origin == '\0')
 		return 0;	/* browsers send Origin on every unsafe request */

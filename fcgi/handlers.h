@@ -13,6 +13,9 @@ int	api_auth_login(struct req *);
 int	api_auth_logout(struct req *);
 int	api_me(struct req *);
 
+/* api_tenant.c */
+int	api_tenant_get(struct req *);
+
 /* ws_auth.c */
 int	ws_auth_check(struct req *);
 

@@ -195,21 +195,25 @@ reply_header(struct req *r, const char *fmt, ...)
 	buf_appendf(&r->headers, "%s\r\n", line);
 }
 
+/* The header block is formatted here, not with FCGX_FPrintF: libfcgi's
+ * own printf knows no size modifiers such as %zu. */
 static void
 write_head(struct req *r, int status, const char *ctype, size_t len)
 {
-	FCGX_FPrintF(FCGX(r)->out, "Status: %d %s\r\n", status, reason(status));
+	struct buf	h = BUF_INIT;
+
+	buf_appendf(&h, "Status: %d %s\r\n", status, reason(status));
 	if (ctype != NULL)
-		FCGX_FPrintF(FCGX(r)->out, "Content-Type: %s\r\n"
-		    "Content-Length: %zu\r\n", ctype, len);
+		buf_appendf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		    ctype, len);
 	if (r->request_id != NULL)
-		FCGX_FPrintF(FCGX(r)->out, "X-Request-Id: %s\r\n",
-		    r->request_id);
-	FCGX_FPrintF(FCGX(r)->out, "Cache-Control: no-store\r\n");
+		buf_appendf(&h, "X-Request-Id: %s\r\n", r->request_id);
+	buf_appends(&h, "Cache-Control: no-store\r\n");
 	if (r->headers.len > 0)
-		FCGX_PutStr(r->headers.data, (int)r->headers.len,
-		    FCGX(r)->out);
-	FCGX_PutS("\r\n", FCGX(r)->out);
+		buf_append(&h, r->headers.data, r->headers.len);
+	buf_appends(&h, "\r\n");
+	FCGX_PutStr(h.data, (int)h.len, FCGX(r)->out);
+	buf_free(&h);
 	r->status = status;
 	r->replied = 1;
 }

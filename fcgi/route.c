@@ -20,6 +20,7 @@ static const struct route routes[] = {
 	{ REQ_POST, "/api/v1/auth/login",       api_auth_login,  BODY_JSON },
 	{ REQ_POST, "/api/v1/auth/logout",      api_auth_logout, AUTH_USER },
 	{ REQ_GET,  "/api/v1/me",               api_me,          AUTH_USER },
+	{ REQ_GET,  "/api/v1/tenant",           api_tenant_get,  AUTH_TENANT },
 	{ REQ_GET,  "/_internal/ws-auth",       ws_auth_check,   AUTH_NONE },
 };
 

@@ -197,3 +197,29 @@ def wait_for(fn, timeout=5.0, interval=0.05):
 
 def new_wamid():
     return "wamid.HBgL" + secrets.token_urlsafe(24)
+
+
+class RawResponse:
+    def __init__(self, status, headers, body):
+        self.status_code = status
+        self.headers = requests.structures.CaseInsensitiveDict(headers)
+        self.content = body
+        self.text = body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def raw_request(stack, method, path, body=b"", headers=None, source_ip="127.0.0.1"):
+    """One HTTP request from a chosen loopback address (all of 127/8 is
+    local): login is rate-limited per address, so tests that hit it use
+    their own."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", int(stack.env["WA_HTTP_PORT"]),
+                                      source_address=(source_ip, 0), timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return RawResponse(resp.status, resp.getheaders(), resp.read())
+    finally:
+        conn.close()

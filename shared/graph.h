@@ -1,0 +1,55 @@
+/* shared/graph.h: the Graph API client: URLs, the tenant's token, Meta's
+ * error envelope, and the one retry worth making. */
+#ifndef WA_GRAPH_H
+#define WA_GRAPH_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+struct json_object;
+
+#define GRAPH_URL_MAX	1024
+
+/* What went wrong, as Meta said it (or as the transport failed). */
+struct graph_err {
+	long	http_status;	/* 0: no answer */
+	long	code;		/* Meta's error.code; 0 when none */
+	long	subcode;
+	char	type[64];
+	char	message[512];
+	char	details[512];
+	char	fbtrace_id[64];
+	int	timeout;	/* no answer in time */
+	int	unreachable;	/* could not connect */
+};
+
+/* How an API handler should answer a Graph failure. */
+struct graph_status {
+	int		 status;	/* our HTTP status */
+	const char	*code;		/* our error code */
+	int		 retry_after;	/* seconds, for 429; else 0 */
+};
+
+/* "<WA_GRAPH_URL>/<WA_GRAPH_VERSION>/<path>" */
+void	graph_url(char *out, size_t n, const char *path);
+
+/* Calls the Graph API with the tenant's token. body (JSON) may be NULL.
+ * 0 on HTTP 2xx with the parsed JSON in *out (caller puts it); -1 with
+ * *err filled otherwise. Transport failures and Meta's transient errors
+ * are retried once after a short backoff; never a 4xx, never a timeout
+ * (Meta may have acted on it). */
+int	graph_call(void *curl, const char *token, const char *method,
+	    const char *path, struct json_object *body,
+	    struct json_object **out, struct graph_err *err);
+
+/* Meta's error -> our answer: 190 -> 502 graph_auth; 4, 80007, 130429,
+ * 131056 -> 429; 131047 -> 409 outside_window; 131026, 133010 -> 422;
+ * 100, 131008, 131009 -> 422; 5xx and no answer -> 502; timeout -> 504. */
+struct graph_status graph_classify(const struct graph_err *);
+
+/* Parses Meta's {"error":{...}} envelope from a reply body into err. */
+void	graph_parse_error(const char *body, long http_status,
+	    struct graph_err *err);
+
+#endif /* WA_GRAPH_H */

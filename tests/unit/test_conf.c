@@ -1,0 +1,84 @@
+/* tests/unit/test_conf.c: development defaults only in dev; secrets refused
+ * when missing or still the development value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+static void
+clear(void)
+{
+	unsetenv("WA_ENV");
+	unsetenv("WA_APP_SECRET");
+	unsetenv("WA_VERIFY_TOKEN");
+	unsetenv("WA_JWT_SECRET");
+	setenv("WA_DATABASE_URL", "dbname=x", 1);
+}
+
+static void
+conf_dev_fills_secrets(void **state)
+{
+	(void)state;
+	clear();
+	setenv("WA_ENV", "dev", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 0);
+	assert_string_equal(conf.app_secret, "dev-app-secret");
+	assert_true(conf.dev);
+}
+
+static void
+conf_production_refuses_missing_secrets(void **state)
+{
+	(void)state;
+	clear();
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 3);
+}
+
+static void
+conf_production_refuses_dev_values_and_short_jwt_secret(void **state)
+{
+	(void)state;
+	clear();
+	setenv("WA_APP_SECRET", "dev-app-secret", 1);
+	setenv("WA_VERIFY_TOKEN", "a-real-verify-token", 1);
+	setenv("WA_JWT_SECRET", "short", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 2);
+	setenv("WA_APP_SECRET", "a-real-app-secret", 1);
+	setenv("WA_JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 0);
+}
+
+static void
+conf_rejects_out_of_range_numbers(void **state)
+{
+	(void)state;
+	clear();
+	setenv("WA_ENV", "dev", 1);
+	setenv("WA_FCGI_THREADS", "0", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 1);
+	setenv("WA_FCGI_THREADS", "8x", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 1);
+	setenv("WA_FCGI_THREADS", "8", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 0);
+	assert_int_equal(conf.fcgi_threads, 8);
+	unsetenv("WA_FCGI_THREADS");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(conf_dev_fills_secrets),
+		cmocka_unit_test(conf_production_refuses_missing_secrets),
+		cmocka_unit_test(conf_production_refuses_dev_values_and_short_jwt_secret),
+		cmocka_unit_test(conf_rejects_out_of_range_numbers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
