@@ -66,8 +66,8 @@ auth_token_tenant(struct req *r, const char *token, const char *tenant)
 }
 
 /* Scheme, host and port of this server as a browser names it. */
-static int
-origin_ok(struct req *r)
+int
+auth_origin_ok(struct req *r)
 {
 	const char	*origin = req_header(r, "Origin");
 	const char	*host = req_env(r, "WA_HOST"), *rest;
@@ -109,7 +109,7 @@ auth_request(struct req *r, int want_tenant)
 	if (token == NULL)
 		return reply_error(r, 401, "unauthorized",
 		    "missing bearer token or session cookie");
-	if (r->via_cookie && is_unsafe(r) && !origin_ok(r))
+	if (r->via_cookie && is_unsafe(r) && !auth_origin_ok(r))
 		return reply_error(r, 403, "csrf",
 		    "cross-site request refused (Origin check)");
 	if (want_tenant) {

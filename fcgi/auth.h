@@ -16,6 +16,10 @@ int	auth_request(struct req *, int want_tenant);
  * 0, 401 or 403 (or 503), without replying. */
 int	auth_token_tenant(struct req *, const char *token, const char *tenant);
 
+/* 1 when the Origin header names this server (WA_PUBLIC_ORIGIN, else the
+ * Host the browser used). */
+int	auth_origin_ok(struct req *);
+
 /* The session cookie carrying token, or clearing it (token NULL). */
 void	auth_set_cookie(struct req *, const char *token, long max_age);
 

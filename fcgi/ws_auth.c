@@ -47,9 +47,16 @@ ws_auth_check(struct req *r)
 	if (tenant_from_uri(uri, tenant, sizeof(tenant)) != 0)
 		return reply_error(r, 403, "forbidden", "bad channel");
 	r->query = query_of(uri);
-	if (req_query(r, "token", token, sizeof(token)) != 0 &&
-	    req_cookie(r, AUTH_COOKIE, token, sizeof(token)) != 0)
-		return reply_error(r, 401, "unauthorized", "token required");
+	if (req_query(r, "token", token, sizeof(token)) != 0) {
+		if (req_cookie(r, AUTH_COOKIE, token, sizeof(token)) != 0)
+			return reply_error(r, 401, "unauthorized",
+			    "token required");
+		/* A page on another site must not ride the cookie into our
+		 * WebSocket (cross-site WebSocket hijacking). */
+		if (!auth_origin_ok(r))
+			return reply_error(r, 403, "csrf",
+			    "cross-site WebSocket refused (Origin check)");
+	}
 	rc = auth_token_tenant(r, token, tenant);
 	if (rc == 0)
 		return reply_empty(r, 204);

@@ -158,3 +158,20 @@ def test_wactl_token_refuses_a_tenant_the_user_is_not_in(stack, tenant, make_ten
     other = make_tenant()
     p = stack.wactl("token", "--email", tenant.email, "--tenant", other.id, check=False)
     assert p.returncode != 0 and "not a member" in p.stderr and p.stdout == ""
+
+
+def test_websocket_with_cookie_from_another_site_is_refused(stack, tenant):
+    status, _, body = login_from(stack, "127.0.0.16", tenant.email, tenant.password)
+    assert status == 200
+    ws_headers = {"Connection": "Upgrade", "Upgrade": "websocket",
+                  "Sec-WebSocket-Version": "13",
+                  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                  "Cookie": "session=" + body["token"]}
+    r = raw_request(stack, "GET", "/ws/" + tenant.id,
+                    headers=dict(ws_headers, Origin="http://evil.example.com"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    r = raw_request(stack, "GET", "/ws/" + tenant.id, headers=ws_headers)
+    assert r.status_code == 403
+    r = raw_request(stack, "GET", "/ws/" + tenant.id,
+                    headers=dict(ws_headers, Origin=stack.base))
+    assert r.status_code == 101
