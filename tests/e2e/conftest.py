@@ -220,6 +220,8 @@ def raw_request(stack, method, path, body=b"", headers=None, source_ip="127.0.0.
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
-        return RawResponse(resp.status, resp.getheaders(), resp.read())
+        # After a 101 the connection belongs to the WebSocket: no body.
+        body = b"" if resp.status in (101, 204) else resp.read()
+        return RawResponse(resp.status, resp.getheaders(), body)
     finally:
         conn.close()
