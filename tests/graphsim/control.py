@@ -1,8 +1,10 @@
 """The test control API under /_sim/ (no auth, JSON in and out)."""
 import base64
 import os
+import secrets
 
 import events
+import webhooks
 from http_io import json_response
 from state import Number, digits_of
 
@@ -231,6 +233,21 @@ def status_now(req, sim):
                                "error": rec["error"], "body": obj})
 
 
+def verify(req, sim):
+    """Drive the GET verification handshake against the webhook URL."""
+    b = body_obj(req)
+    url, _ = sim.webhook_target()
+    if not url:
+        raise ControlError("no webhook url configured")
+    challenge = str(b.get("challenge") or secrets.randbelow(10 ** 10))
+    status, body, err = webhooks.verify_once(url, need(b, "verify_token"),
+                                             challenge)
+    text = body.decode("utf-8", "replace")
+    return json_response(200, {"ok": status == 200 and text == challenge,
+                               "status": status, "body": text,
+                               "challenge": challenge, "error": err})
+
+
 ROUTES = {
     ("GET", "/_sim/health"): health,
     ("GET", "/_sim/requests"): requests_list,
@@ -248,4 +265,5 @@ ROUTES = {
     ("POST", "/_sim/expire_media"): expire_media,
     ("POST", "/_sim/inbound"): inbound,
     ("POST", "/_sim/status"): status_now,
+    ("POST", "/_sim/verify"): verify,
 }

@@ -1,8 +1,8 @@
-"""Meta Graph API errors: codes, titles, HTTP statuses and the JSON envelope."""
+"""Meta Graph API errors: codes, titles, HTTP statuses, JSON envelope."""
 import http
 import secrets
 
-# Titles as Meta prints them after "(#code) " (reference §5.2, Meta's error-codes page).
+# Titles as Meta prints them after "(#code) " (reference §5.2).
 TITLES = {
     0: "AuthException",
     1: "API Unknown",
@@ -19,7 +19,8 @@ TITLES = {
     130403: "Business has blocked this user",
     130429: "Rate limit hit",
     130472: "User's number is part of an experiment",
-    130497: "Business account is restricted from messaging users in this country",
+    130497: "Business account is restricted from messaging users in this "
+            "country",
     131000: "Something went wrong",
     131005: "Access denied",
     131008: "Required parameter is missing",
@@ -44,8 +45,10 @@ TITLES = {
     131053: "Media upload error",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
     131057: "Account in maintenance mode",
-    131064: "Messaging limit reached due to template classification violations",
-    132000: "Number of parameters does not match the expected number of params",
+    131064: "Messaging limit reached due to template classification "
+            "violations",
+    132000: "Number of parameters does not match the expected number of "
+            "params",
     132001: "Template name does not exist in the translation",
     132005: "Translated text too long",
     132007: "Format character policy violated",
@@ -77,7 +80,7 @@ DETAILS = {
     132015: "The template has been paused due to low quality.",
 }
 
-# HTTP status Meta answers with (reference §5.2, older Meta table); default 400.
+# HTTP status per code (reference §5.2, older Meta table); default 400.
 HTTP_STATUS = {
     0: 401, 190: 401,
     3: 500, 131000: 500, 131057: 500, 133000: 500,

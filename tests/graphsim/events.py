@@ -52,7 +52,7 @@ def _conversation(msg, first):
 
 def status_value(msg, status, error=None):
     """value.statuses[] for one outbound message. conversation/pricing ride
-    on `sent` and `delivered`; v24.0+ drops `conversation` (reference §1.9)."""
+    on `sent` and `delivered`; v24.0+ drops `conversation` (ref. §1.9)."""
     st = {"id": msg.wamid, "status": status, "timestamp": now_ts()}
     rec = msg.recipient
     if "wa_id" in rec:

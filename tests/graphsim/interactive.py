@@ -10,7 +10,7 @@ HEADER_TYPES = ("text", "image", "video", "document")
 ANY_HEADER = set(HEADER_TYPES)
 TEXT_HEADER = {"text"}
 
-# type: (header kinds or None = not allowed, header required,
+# interactive.type -> (header kinds or None = not allowed, header required,
 #        body max length, body required, footer allowed)
 RULES = {
     "button": (ANY_HEADER, False, 1024, True, True),
@@ -63,8 +63,9 @@ def _header(inter, itype, kinds, required, ctx):
     if htype == "text":
         need_str(h, "text", p, 60)
     else:
-        m = need_obj(h, htype, p)
-        media_ref(m, at(p, htype), htype, ctx, {"id", "link", "filename"})
+        allowed = {"id", "link", "filename"} if htype == "document" else \
+            {"id", "link"}
+        media_ref(need_obj(h, htype, p), at(p, htype), htype, ctx, allowed)
     opt_str(h, "sub_text", p, 60)
 
 

@@ -67,6 +67,10 @@ class Faults:
             raise ValueError("mode async needs an integer code")
         if not any(k in rule for k in ("code", "http_status", "delay_ms")):
             raise ValueError("give code, http_status or delay_ms")
+        for k in ("code", "http_status", "delay_ms", "times"):
+            if k in rule and (isinstance(rule[k], bool) or
+                              not isinstance(rule[k], int)):
+                raise ValueError("%s must be an integer" % k)
         rule = dict(rule)
         rule.setdefault("path", "any")
         rule.setdefault("times", 1)
@@ -152,7 +156,7 @@ class Sim:
         with self.lock:
             return any(n.token == token for n in self.numbers.values())
 
-    # --- config ---------------------------------------------------------------
+    # --- config -----------------------------------------------------------
     def get_config(self):
         with self.lock:
             return dict(self.config)

@@ -72,9 +72,9 @@ def check_send(body, number, media_lookup):
     _messaging_product(body)
     if "status" in body:
         return _read(body)
+    mtype = _type(body)
     keys(body, TOP_KEYS, "")
     recipient = _recipient(body, number)
-    mtype = _type(body)
     _context(body, mtype)
     send = Send("message", mtype, recipient)
     send.biz_opaque = opt_str(body, "biz_opaque_callback_data", "", 512)

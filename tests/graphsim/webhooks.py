@@ -41,8 +41,8 @@ def signature_headers(secret, body):
     }
 
 
-def post_once(url, body, secret):
-    """One POST; (HTTP status, None) or (None, error text)."""
+def http_once(method, url, body=None, headers=None):
+    """One request; (status, response body, None) or (None, b"", error)."""
     u = urllib.parse.urlsplit(url)
     if u.scheme == "https":
         conn = http.client.HTTPSConnection(
@@ -52,18 +52,33 @@ def post_once(url, body, secret):
         conn = http.client.HTTPConnection(u.hostname, u.port,
                                           timeout=TIMEOUT)
     path = (u.path or "/") + ("?" + u.query if u.query else "")
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read(), None
+    except (OSError, http.client.HTTPException) as e:
+        return None, b"", "%s: %s" % (type(e).__name__, e)
+    finally:
+        conn.close()
+
+
+def post_once(url, body, secret):
+    """One signed webhook POST; (HTTP status, None) or (None, error)."""
     headers = {"Content-Type": "application/json",
                "User-Agent": "facebookexternalua"}
     headers.update(signature_headers(secret, body))
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        resp = conn.getresponse()
-        resp.read()
-        return resp.status, None
-    except (OSError, http.client.HTTPException) as e:
-        return None, "%s: %s" % (type(e).__name__, e)
-    finally:
-        conn.close()
+    status, _, err = http_once("POST", url, body, headers)
+    return status, err
+
+
+def verify_once(url, verify_token, challenge):
+    """Meta's subscription handshake (reference §1.1): a GET, unsigned."""
+    query = urllib.parse.urlencode({"hub.mode": "subscribe",
+                                    "hub.challenge": challenge,
+                                    "hub.verify_token": verify_token})
+    sep = "&" if urllib.parse.urlsplit(url).query else "?"
+    agent = "facebookplatform/1.0 (+http://developers.facebook.com)"
+    return http_once("GET", url + sep + query, headers={"User-Agent": agent})
 
 
 class Scheduler:
