@@ -68,7 +68,12 @@ load_config() {
 	export WA_PUBLISH_PORT=${WA_PUBLISH_PORT:-8081}
 	export WA_PG_PORT=${WA_PG_PORT:-5433}
 	export WA_SIM_PORT=${WA_SIM_PORT:-8090}
-	export WA_DATABASE_URL=${WA_DATABASE_URL:-"host=$RUN/run port=$WA_PG_PORT dbname=wa user=wa"}
+	# Without a database of the admin's own, run the private cluster.
+	if [ -z "${WA_DATABASE_URL:-}" ]; then
+		export WA_PRIVATE_PG=on
+		export WA_DATABASE_URL="host=$RUN/run port=$WA_PG_PORT dbname=wa user=wa"
+	fi
+	export WA_PRIVATE_PG=${WA_PRIVATE_PG:-off}
 	export WA_PUBLISH_URL=${WA_PUBLISH_URL:-"http://127.0.0.1:$WA_PUBLISH_PORT/pub"}
 	export WA_GRAPH_VERSION=${WA_GRAPH_VERSION:-v21.0}
 	export WA_LOG_LEVEL=${WA_LOG_LEVEL:-info}
@@ -156,6 +161,7 @@ prepare_dirs() {
 
 pg_start() {
 	local data="$RUN/pg/data"
+	[ "$WA_PRIVATE_PG" = on ] || return 0
 	if [ ! -f "$data/PG_VERSION" ]; then
 		log "initdb $data"
 		as_pg "$PGBIN/initdb" -D "$data" -U postgres -E UTF8 \
@@ -188,6 +194,7 @@ PGCONF
 
 pg_stop() {
 	local data="$RUN/pg/data"
+	[ "$WA_PRIVATE_PG" = on ] || return 0
 	[ -f "$data/postmaster.pid" ] || return 0
 	as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
