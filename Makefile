@@ -78,6 +78,11 @@ $(BINDIR)/wa-hello: $(OUT)/obj/bench/hello.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi
 
+# make bench's load generator, WebSocket subscribers and delayed Graph API.
+$(BINDIR)/wa-bench: $(OUT)/obj/bench/bench.o $(OUT)/obj/shared/sig.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
+
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIBFCGI) $(LIBWA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ifcgi -o $@ $< $(LIBFCGI) $(LIBWA) $(LIBS) -lcmocka
@@ -108,10 +113,32 @@ unit: deps
 
 test: deps
 	@$(MAKE) --no-print-directory FLAVOR=test build units
+	@$(MAKE) --no-print-directory fuzz
 	@scripts/test.sh all
 
+# libFuzzer on the multipart parser, for a bounded time (FUZZ_SECONDS).
+# clang builds it alone (no libwa.a: gcc's and clang's ASan do not mix);
+# new inputs go to build/fuzz/corpus, the seeds stay as committed.
+FUZZ_SECONDS ?= 20
+build/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c shared/multipart.c \
+    shared/multipart.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -g -O1 -Wall -Wextra -Werror -Ishared \
+	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -o $@ \
+	    tests/fuzz/fuzz_multipart.c shared/multipart.c
+
+.PHONY: fuzz
+fuzz: build/fuzz/fuzz_multipart
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz_multipart -max_total_time=$(FUZZ_SECONDS) \
+	    -dict=tests/fuzz/multipart.dict -print_final_stats=0 \
+	    build/fuzz/corpus tests/fuzz/seeds 2>build/fuzz/fuzz.log \
+	    || { tail -40 build/fuzz/fuzz.log; exit 1; }
+	@tail -1 build/fuzz/fuzz.log
+
 bench: deps
-	@$(MAKE) --no-print-directory FLAVOR=release build
+	@$(MAKE) --no-print-directory FLAVOR=release build bin/wa-bench
 	@bench/run.sh
 
 clean:

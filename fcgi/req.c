@@ -12,6 +12,8 @@
 #include <json-c/json.h>
 
 #include "db.h"
+#include "graph.h"
+#include "json.h"
 #include "log.h"
 #include "route.h"
 #include "worker.h"
@@ -368,4 +370,45 @@ req_serve(struct worker *w, void *fcgx)
 	if (!r.replied)
 		reply_error(&r, 500, "internal", "no reply");
 	req_finish(&r);
+}
+
+struct json_object *
+reply_graph_error_body(struct req *r, const struct graph_err *e, int *status)
+{
+	struct graph_status	 gs = graph_classify(e);
+	struct json_object	*out, *err, *g;
+
+	g = json_object_new_object();
+	json_add_int(g, "code", e->code);
+	json_add_str(g, "message", e->message);
+	if (e->details[0] != '\0')
+		json_add_str(g, "details", e->details);
+	if (e->fbtrace_id[0] != '\0')
+		json_add_str(g, "fbtrace_id", e->fbtrace_id);
+	if (e->http_status != 0)
+		json_add_int(g, "http_status", e->http_status);
+	err = json_object_new_object();
+	json_add_str(err, "code", gs.code);
+	json_add_str(err, "message", e->message[0] != '\0' ? e->message :
+	    "the Graph API call failed");
+	json_object_object_add(err, "graph", g);
+	out = json_object_new_object();
+	json_add_bool(out, "ok", 0);
+	json_object_object_add(out, "error", err);
+	if (r->request_id != NULL)
+		json_add_str(out, "request_id", r->request_id);
+	if (gs.retry_after > 0)
+		reply_header(r, "Retry-After: %d", gs.retry_after);
+	*status = gs.status;
+	return out;
+}
+
+int
+reply_graph_error(struct req *r, const struct graph_err *e)
+{
+	struct json_object	*body;
+	int			 status;
+
+	body = reply_graph_error_body(r, e, &status);
+	return reply_json(r, status, body);
 }

@@ -79,6 +79,15 @@ int		 reply_text(struct req *, int status, const char *ctype,
 /* Answers a failed query: 503 when the database is away, else 500. */
 int		 reply_db_error(struct req *);
 
+struct graph_err;
+/* The error body for a failed Graph call, mapped by graph_classify(), with
+ * Meta's code and message under "error.graph"; sets *status and, for 429,
+ * Retry-After. Returned (caller puts it) so a send can store it for an
+ * idempotent replay; reply_graph_error() just answers with it. */
+struct json_object *reply_graph_error_body(struct req *,
+		    const struct graph_err *, int *status);
+int		 reply_graph_error(struct req *, const struct graph_err *);
+
 /* Logging with the request id. */
 void		 rlog(struct req *, int level, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

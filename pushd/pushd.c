@@ -1,6 +1,327 @@
-/* pushd/pushd.c: placeholder replaced by the real-time issue's relay. */
+/* pushd/pushd.c: wa-pushd, the relay from the events outbox to nginx's
+ * pub/sub module. Responders write events and NOTIFY wa_events in the
+ * transaction of the change; the one wa-pushd holding the relay lock
+ * numbers them per tenant and POSTs each frame to nginx, which pushes it
+ * to the tenant's WebSocket subscribers. Others wait as standbys.
+ *
+ * Nothing is lost: an event stays unnumbered until it is committed with
+ * its seq, a numbered event stays in (published, assigned] until nginx has
+ * acknowledged it, and whoever takes the lock re-publishes that range
+ * first. Publishing failures are retried, never skipped. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "outbox.h"
+#include "relay.h"
+#include "util.h"
+
+#define SWEEP_MS	1000	/* look without a NOTIFY this often */
+#define STANDBY_MS	500	/* a standby retries the lock this often */
+#define BACKOFF_MIN_MS	50
+#define BACKOFF_MAX_MS	2000
+#define STATS_MS	10000
+
+static volatile sig_atomic_t	stopping, reopen;
+
+struct pushd {
+	struct db	*db;
+	struct outbox	*ob;
+	struct relay	*rl;
+	int		 owner;		/* holds the relay lock */
+	int		 recovering;	/* re-publishing (published, assigned] */
+	int		 standby;	/* said so in the log */
+	long long	 published, logged, recovered;
+	int64_t		 next_stats;
+};
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reopen = 1;
+	else
+		stopping = 1;
+}
+
+static void
+signals_init(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Sleeps up to ms; a signal ends it early. */
+static void
+nap(int ms)
+{
+	if (!stopping)
+		(void)poll(NULL, 0, ms);
+}
+
+static int
+backoff(int ms)
+{
+	return ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
+}
+
+static void
+housekeeping(struct pushd *p)
+{
+	int64_t	now = now_ms();
+
+	if (reopen) {
+		reopen = 0;
+		if (log_reopen() != 0)
+			log_err("cannot reopen the log file");
+		log_info("log reopened");
+	}
+	if (now < p->next_stats)
+		return;
+	if (p->published != p->logged) {
+		log_info("published=%lld (+%lld in %ds)", p->published,
+		    p->published - p->logged, STATS_MS / 1000);
+		p->logged = p->published;
+	}
+	p->next_stats = now + STATS_MS;
+}
+
+/* The connection is gone, and with it the lock: whoever takes the lock
+ * next starts from the cursors in the database. */
+static void
+lost(struct pushd *p)
+{
+	if (p->owner)
+		log_warn("db: connection lost (relay lock released): "
+		    "reconnecting");
+	p->owner = 0;
+	outbox_reset(p->ob);
+}
+
+/* 1 when we hold the relay lock, 0 when another wa-pushd does, -1 when
+ * the database cannot be reached. Quiet while the server is down:
+ * reconnecting is logged by db.c once it works. */
+static int
+acquire(struct pushd *p)
+{
+	int	rc;
+
+	if (!db_connected(p->db) && (db_ping(p->db) != 0 ||
+	    db_ensure(p->db) != 0))
+		return -1;
+	if ((rc = outbox_take_lock(p->ob)) <= 0) {
+		if (rc == 0 && !p->standby)
+			log_info("standby: another wa-pushd holds the relay "
+			    "lock; waiting for it");
+		p->standby |= rc == 0;
+		return rc;
+	}
+	log_info("relay lock taken%s; publishing to %s",
+	    p->standby ? " (taking over)" : "", conf.publish_url);
+	p->owner = 1;
+	p->recovering = 1;
+	p->standby = 0;
+	return 1;
+}
+
+/* A frame nginx will not take (too large) still takes its id, so clients
+ * see no gap; they fetch the event from GET /api/v1/events. */
+static void
+stub_frame(struct buf *b, const char *seq, const char *event)
+{
+	buf_reset(b);
+	buf_appendf(b, "{\"id\":%s,\"event\":%s,\"data\":null,"
+	    "\"truncated\":true}", seq, event);
+}
+
+/* Publishes one frame, retrying with backoff until nginx accepts it: 0
+ * done, -1 stopping, -2 the database connection (so the lock) was lost
+ * while we waited. */
+static int
+publish(struct pushd *p, const char *tenant, const char *seq,
+    const char *event, const char *frame)
+{
+	struct buf	 stub = BUF_INIT;
+	size_t		 len = strlen(frame);
+	enum relay_rc	 rc;
+	int		 failures = 0, delay = BACKOFF_MIN_MS, ret = 0;
+
+	for (;;) {
+		if (len > RELAY_FRAME_MAX && stub.data == NULL) {
+			log_warn("publish: tenant=%s id=%s: %zu bytes, over "
+			    "the limit: sending a stub", tenant, seq, len);
+			stub_frame(&stub, seq, event);
+			frame = stub.data;
+			len = stub.len;
+		}
+		if ((rc = relay_publish(p->rl, tenant, seq, frame, len)) ==
+		    RELAY_OK)
+			break;
+		if (rc == RELAY_TOO_LARGE && stub.data == NULL) {
+			len = RELAY_FRAME_MAX + 1;	/* stub next time */
+			continue;
+		}
+		if (failures++ == 0)
+			log_warn("publish: tenant=%s id=%s: %s: retrying",
+			    tenant, seq, relay_error(p->rl));
+		nap(delay);
+		delay = backoff(delay);
+		housekeeping(p);
+		if (stopping) {
+			ret = -1;
+			goto out;
+		}
+		if (outbox_flush(p->ob, 0) != 0) {
+			ret = -2;
+			goto out;
+		}
+	}
+	if (failures > 0)
+		log_info("publish: nginx accepts again (after %d failed "
+		    "attempts)", failures);
+out:
+	buf_free(&stub);
+	return ret;
+}
+
+/* One batch: 1 when there was work (look again at once), 0 when nothing
+ * was pending, -1 when the connection was lost, -2 on another database
+ * error (back off). */
+static int
+cycle(struct pushd *p)
+{
+	struct db_res	*res;
+	int		 i, n, rc = 1;
+
+	outbox_drain(p->ob);
+	if (outbox_flush(p->ob, 1) != 0)
+		return -1;
+	res = p->recovering ? outbox_unpublished(p->ob) :
+	    outbox_assign(p->ob);
+	if (res == NULL)
+		return outbox_owned(p->ob) && db_connected(p->db) ? -2 : -1;
+	if ((n = db_rows(res)) == 0 && p->recovering) {
+		if (p->recovered > 0)
+			log_info("re-published %lld events numbered before "
+			    "the last stop", p->recovered);
+		p->recovering = 0;
+		p->recovered = 0;
+	} else if (n == 0)
+		rc = 0;
+	for (i = 0; i < n && rc == 1 && !stopping; i++) {
+		switch (publish(p, db_val(res, i, OUTBOX_TENANT),
+		    db_val(res, i, OUTBOX_SEQ), db_val(res, i, OUTBOX_EVENT),
+		    db_val(res, i, OUTBOX_FRAME))) {
+		case 0:
+			outbox_mark(p->ob, db_val(res, i, OUTBOX_TENANT),
+			    db_val(res, i, OUTBOX_SEQ));
+			p->published++;
+			p->recovered += p->recovering;
+			if (outbox_flush(p->ob, 0) != 0)
+				rc = -1;
+			break;
+		case -1:
+			break;		/* stopping */
+		default:
+			rc = -1;
+		}
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* Nothing pending: write the cursors, then sleep until a NOTIFY or the
+ * sweep timeout (a lost notification only delays, never loses). */
+static int
+idle(struct pushd *p)
+{
+	struct pollfd	pfd;
+
+	if (outbox_flush(p->ob, 1) != 0 || (pfd.fd = db_socket(p->db)) < 0)
+		return -1;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, SWEEP_MS) > 0 && db_consume(p->db) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+run(struct pushd *p)
+{
+	int	delay = BACKOFF_MIN_MS, rc;
+
+	while (!stopping) {
+		housekeeping(p);
+		if (!p->owner) {
+			if ((rc = acquire(p)) == 0)
+				nap(STANDBY_MS);
+			else if (rc < 0) {
+				nap(delay);
+				delay = backoff(delay);
+			} else
+				delay = BACKOFF_MIN_MS;
+			continue;
+		}
+		if ((rc = cycle(p)) == 1)
+			delay = BACKOFF_MIN_MS;
+		else if (rc == 0 && idle(p) != 0)
+			lost(p);
+		else if (rc == -1)
+			lost(p);
+		else if (rc == -2) {
+			nap(delay);
+			delay = backoff(delay);
+		}
+	}
+	/* Write what nginx acknowledged, so a restart repeats nothing. */
+	if (p->owner && outbox_flush(p->ob, 1) != 0)
+		log_warn("db: last cursor update lost: a restart re-publishes "
+		    "a few events");
+}
+
 int
 main(void)
 {
+	struct pushd	p;
+
+	conf_load("wa-pushd", CONF_PUSHD);
+	if (log_init("wa-pushd", conf.log_level, NULL) != 0)
+		fatal("WA_LOG_LEVEL=%s: want debug, info, warn or error",
+		    conf.log_level);
+	/* A relay that cannot open its log file still relays: stderr is
+	 * usually that file already (opened for us by the starter). */
+	if (log_init("wa-pushd", conf.log_level, conf.log_file) != 0)
+		log_warn("cannot open WA_LOG_FILE %s: %s; logging to stderr",
+		    conf.log_file, strerror(errno));
+	signals_init();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatal("curl_global_init failed");
+	memset(&p, 0, sizeof(p));
+	p.rl = relay_open(conf.publish_url);
+	p.db = db_open(conf.database_url, "wa-pushd");
+	p.ob = outbox_new(p.db);
+	p.next_stats = now_ms() + STATS_MS;
+	log_info("started");
+	run(&p);
+	log_info("stopped: published=%lld", p.published);
+	outbox_free(p.ob);
+	db_close(p.db);	/* releases the lock */
+	relay_close(p.rl);
+	curl_global_cleanup();
 	return 0;
 }

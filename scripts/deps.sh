@@ -11,6 +11,7 @@ pkgs=(
 	libcmocka-dev python3-pytest python3-requests python3-websocket
 	python3-psycopg2
 	clang libclang-rt-14-dev wrk curl procps
+	chromium fonts-noto-color-emoji
 )
 
 missing=()
@@ -18,6 +19,9 @@ for p in "${pkgs[@]}"; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = installed ] || missing+=("$p")
 done
+# The browser tests' runner: Debian's node and npm, unless a node is there.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"

@@ -5,7 +5,8 @@
 #   test.sh unit    C unit tests only
 #   test.sh all     unit tests, then the stack, then every e2e test
 #
-# Extra pytest arguments: WA_PYTEST_ARGS="-k webhook -x".
+# Extra pytest arguments: WA_PYTEST_ARGS="-k webhook -x". WA_BROWSER_TESTS=off
+# skips the browser tests (tests/browser/run.sh).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,6 +75,12 @@ run_all() {
 	    ${WA_PYTEST_ARGS:-}
 	pyrc=$?
 	[ $pyrc -eq 0 ] || rc=1
+
+	# The inbox in headless chromium (tests/browser); WA_BROWSER_TESTS=off
+	# skips it while iterating on e2e tests.
+	if [ "${WA_BROWSER_TESTS:-on}" != off ]; then
+		tests/browser/run.sh || rc=1
+	fi
 
 	scripts/stack.sh stop >/dev/null 2>&1
 	trap - EXIT

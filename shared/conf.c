@@ -25,7 +25,7 @@ static const struct setting {
 	{ "WA_DATABASE_URL", T_STR, &conf.database_url, NULL, NULL, 0, 0,
 	    CONF_FCGI | CONF_PUSHD | CONF_WACTL },
 	{ "WA_APP_SECRET", T_STR, &conf.app_secret, NULL, "dev-app-secret",
-	    0, 0, CONF_FCGI | SECRET },
+	    0, 0, CONF_FCGI | CONF_WACTL | SECRET },
 	{ "WA_VERIFY_TOKEN", T_STR, &conf.verify_token, NULL,
 	    "dev-verify-token", 0, 0, CONF_FCGI | SECRET },
 	{ "WA_JWT_SECRET", T_STR, &conf.jwt_secret, NULL, "dev-jwt-secret",

@@ -2,6 +2,7 @@
  * reconnects, and errors sorted into what an HTTP answer needs. */
 #include "db.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,10 +105,25 @@ db_connected(const struct db *db)
 	return PQstatus(db->conn) == CONNECTION_OK;
 }
 
+/* An idle connection whose socket is readable has news: usually the server
+ * going away (restart, idle timeout). Finding out before sending means a
+ * statement is never lost on a dead connection and never sent twice. */
+static int
+peer_closed(struct db *db)
+{
+	struct pollfd	pfd = { PQsocket(db->conn), POLLIN, 0 };
+
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE ||
+	    poll(&pfd, 1, 0) != 1)
+		return 0;
+	return PQconsumeInput(db->conn) == 0 ||
+	    PQstatus(db->conn) != CONNECTION_OK;
+}
+
 int
 db_ensure(struct db *db)
 {
-	if (PQstatus(db->conn) == CONNECTION_OK)
+	if (PQstatus(db->conn) == CONNECTION_OK && !peer_closed(db))
 		return 0;
 	db_connect(db);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -262,4 +278,69 @@ db_notify_next(struct db *db, char *chan, size_t cn, char *payload, size_t pn)
 	snprintf(payload, pn, "%s", n->extra);
 	PQfreemem(n);
 	return 1;
+}
+
+int
+db_ping(const struct db *db)
+{
+	const char	*keys[] = { "connect_timeout", "dbname", NULL };
+	const char	*vals[] = { "3", db->dsn, NULL };
+
+	return PQpingParams(keys, vals, 1) == PQPING_OK ? 0 : -1;
+}
+
+int
+db_backend_pid(const struct db *db)
+{
+	return PQstatus(db->conn) == CONNECTION_OK ? PQbackendPID(db->conn) : 0;
+}
+
+int
+db_send(struct db *db, const struct db_stmt *s, int n, const char *const *v)
+{
+	db->err = DB_OK;
+	if (db_ensure(db) != 0 || prepare(db, s) != 0)
+		return -1;
+	if (PQsendQueryPrepared(db->conn, s->name, n, v, NULL, NULL, 0) == 0) {
+		set_error(db, NULL);
+		log_err("db: %s: %s", s->name, db->errmsg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_result_ready(struct db *db)
+{
+	if (db_consume(db) != 0)
+		return -1;
+	return PQisBusy(db->conn) ? 0 : 1;
+}
+
+struct db_res *
+db_wait_result(struct db *db)
+{
+	PGresult	*res, *first = NULL;
+	ExecStatusType	 st;
+
+	db->err = DB_OK;
+	/* The result, then NULL: the connection is free only after both. */
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		if (first == NULL)
+			first = res;
+		else
+			PQclear(res);
+	}
+	if (first == NULL) {
+		set_error(db, NULL);
+		return NULL;
+	}
+	st = PQresultStatus(first);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return (struct db_res *)first;
+	set_error(db, first);
+	if (db->err == DB_EUNAVAIL || db->err == DB_EOTHER)
+		log_err("db: async: %s", db->errmsg);
+	PQclear(first);
+	return NULL;
 }

@@ -53,4 +53,21 @@ int		 db_consume(struct db *);		/* -1: connection lost */
 int		 db_notify_next(struct db *, char *chan, size_t, char *payload,
 		    size_t);	/* 1 when one was returned */
 
+/* Whether the server accepts connections, without connecting or logging:
+ * lets a daemon wait out an outage quietly. 0 when it does. */
+int		 db_ping(const struct db *);
+/* The server process serving this connection (0 when none): a new value
+ * means a new session, whose session-level locks are not ours yet. */
+int		 db_backend_pid(const struct db *);
+
+/* Asynchronous use, one statement at a time: after db_send() succeeds,
+ * nothing else may run on the connection until db_wait_result() has
+ * returned its result. db_result_ready() reads what has arrived without
+ * blocking: 1 when db_wait_result() would not block, 0 not yet, -1 when
+ * the connection is lost. */
+int		 db_send(struct db *, const struct db_stmt *s, int n,
+		    const char *const *v);
+int		 db_result_ready(struct db *);
+struct db_res	*db_wait_result(struct db *);	/* NULL on error: db_error() */
+
 #endif /* WA_DB_H */

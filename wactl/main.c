@@ -24,8 +24,15 @@ static const struct cmd cmds[] = {
 	{ "tenant", "list", cmd_tenant_list, "tenant list", 1 },
 	{ "user", "add", cmd_user_add, "user add --email E --password-stdin "
 	    "--tenant ID [--role owner|agent] [--if-missing]", 1 },
+	{ "webhook", "replay", cmd_webhook_replay, "webhook replay "
+	    "[--id N] [--all]", 1 },
 	{ NULL, "token", cmd_token, "token --email E [--tenant ID] "
 	    "[--ttl SECONDS]", 1 },
+	{ "simulate", "incoming", cmd_simulate_incoming, "simulate incoming "
+	    "--tenant ID --from PHONE [--name N] [--reply-to WAMID] "
+	    "(--text T | --image|--video|--audio|--voice|--document|--sticker "
+	    "FILE [--caption C] | --location LAT,LON | --button-reply "
+	    "ID:TITLE)", 1 },
 };
 
 const char *

@@ -23,5 +23,7 @@ int	cmd_tenant_add(struct db *, int, char **);
 int	cmd_tenant_list(struct db *, int, char **);
 int	cmd_user_add(struct db *, int, char **);
 int	cmd_token(struct db *, int, char **);
+int	cmd_simulate_incoming(struct db *, int, char **);
+int	cmd_webhook_replay(struct db *, int, char **);
 
 #endif /* WA_WACTL_H */

@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""bench/report.py: turns bench/run.sh's per-scenario JSON into
+bench/results/<stamp>.json and the table printed on stdout.
+
+Every figure sits beside the ceiling measured in the same run, as a ratio;
+the issue's target is shown too, for reading, never enforced (benchmarks do
+not fail for being slow).
+
+usage: report.py TMPDIR OUT.json STAMP
+       report.py --markdown RESULTS.json
+"""
+import json
+import os
+import sys
+
+
+def load(d, name):
+    p = os.path.join(d, name + ".json")
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {"skipped": "no result (the scenario did not run)"}
+
+
+def num(v, nd=1):
+    if v is None or v == "":
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    if isinstance(v, (int, float)):
+        if abs(v) >= 100:
+            return "{:,.0f}".format(v)
+        return ("{:.%df}" % nd).format(v)
+    return str(v)
+
+
+def ratio(a, b):
+    try:
+        return a / b if b else None
+    except TypeError:
+        return None
+
+
+def pcts(r):
+    return r.get("ratio") if isinstance(r, dict) else None
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, scen, figure, value, ceiling=None, rat=None, target=""):
+        self.rows.append({"scenario": scen, "figure": figure,
+                          "value": value, "ceiling": ceiling,
+                          "ratio": round(rat, 3) if isinstance(rat, float) else rat,
+                          "target": target})
+
+    def skip(self, scen, why):
+        self.rows.append({"scenario": scen, "figure": "skipped: " + why,
+                          "value": None, "ceiling": None, "ratio": None,
+                          "target": ""})
+
+    def text(self):
+        hdr = ("scenario", "figure", "value", "ceiling", "ratio", "target")
+        cells = [hdr]
+        for r in self.rows:
+            cells.append((r["scenario"], r["figure"], num(r["value"]),
+                          num(r["ceiling"]),
+                          "-" if r["ratio"] is None else "{:.0%}".format(r["ratio"]),
+                          r["target"]))
+        w = [max(len(c[i]) for c in cells) for i in range(len(hdr))]
+        w[1] = min(w[1], 60)
+        out = []
+        for k, c in enumerate(cells):
+            out.append("  ".join(c[i][:w[i]].ljust(w[i]) if i < 2 else
+                                 c[i].rjust(w[i]) if i < 5 else c[i]
+                                 for i in range(len(hdr))).rstrip())
+            if k == 0:
+                out.append("  ".join("-" * x for x in w))
+        return "\n".join(out)
+
+
+def markdown(path):
+    """A results file's table as Markdown, for the README."""
+    res = json.load(open(path))
+    m = res["machine"]
+    print("Run %s on %s x %s, %s MB, Linux %s; %s; %s." % (
+        res["stamp"], m.get("nproc"), m.get("cpu"), m.get("mem_mb"),
+        m.get("kernel"), m.get("nginx"), m.get("postgres")))
+    print()
+    print("| scenario | figure | value | ceiling | ratio | target |")
+    print("|---|---|---:|---:|---:|---|")
+    for r in res["table"]:
+        print("| %s | %s | %s | %s | %s | %s |" % (
+            r["scenario"], r["figure"].replace("|", "/"), num(r["value"]),
+            num(r["ceiling"]),
+            "-" if r["ratio"] is None else "{:.0%}".format(r["ratio"]),
+            r["target"]))
+
+
+def main():
+    if sys.argv[1] == "--markdown":
+        return markdown(sys.argv[2])
+    d, out, stamp = sys.argv[1], sys.argv[2], sys.argv[3]
+    machine = load(d, "machine")
+    sc = {n: load(d, n) for n in
+          ("ceilings", "ingest", "ws", "relay", "send", "media")}
+    t = Table()
+
+    c = sc["ceilings"]
+    ret = c.get("nginx_return_200", {}).get("rps")
+    hello = c.get("fcgi_hello", {}).get("rps")
+    pgb = {k: v.get("tps") for k, v in c.items()
+           if k.startswith("pgbench_c") and isinstance(v, dict)}
+    pg_best = max([v for v in pgb.values() if v] or [0]) or None
+    if "skipped" in c:
+        t.skip("ceilings", c["skipped"])
+    else:
+        t.add("ceiling", "nginx return 200, req/s (wa-bench, 32 conns)", ret)
+        if c.get("nginx_return_200_wrk_rps"):
+            t.add("ceiling", "nginx return 200, req/s (wrk -t1)",
+                  c["nginx_return_200_wrk_rps"])
+        t.add("ceiling", "nginx -> wa-hello x%s, req/s" %
+              c.get("fcgi_hello_procs", "?"), hello, ret, ratio(hello, ret))
+        t.add("ceiling", "nginx -> wa-hello p99 ms",
+              c.get("fcgi_hello", {}).get("p99_ms"))
+        if isinstance(c.get("pgbench"), dict) and "skipped" in c["pgbench"]:
+            t.skip("ceiling", "pgbench: " + c["pgbench"]["skipped"])
+        for k in sorted(pgb, key=lambda s: int(s[9:])):
+            t.add("ceiling", "pgbench webhook SQL -c %s, tx/s" % k[9:], pgb[k])
+        prof = c.get("pg_function_profile") or []
+        if prof:
+            t.add("ceiling", "  where pgbench's time goes (self ms/call)",
+                  None, target=", ".join("%s %.2f" % (
+                      f["funcname"], f["self_ms_per_call"]) for f in prof[:3]))
+
+    ing = sc["ingest"]
+    best = None
+    if "skipped" in ing:
+        t.skip("ingest", ing["skipped"])
+    else:
+        for k in sorted((k for k in ing if k.startswith("procs_")),
+                        key=lambda s: int(s[6:])):
+            r = ing[k]
+            p = r.get("procs")
+            s = "ingest x%s" % p
+            t.add(s, "webhooks/s (32 conns) vs wa-hello", r["rps"], hello,
+                  ratio(r["rps"], hello), ">= 27%")
+            t.add(s, "webhooks/s vs pgbench (best)", r["rps"], pg_best,
+                  ratio(r["rps"], pg_best), ">= 65%")
+            t.add(s, "p50 / p99 ms", "%.2f / %.2f" % (r["p50_ms"], r["p99_ms"]),
+                  target="p99 <= 10")
+            t.add(s, "exactly one row per acked id (%d acked, %d missing)"
+                  % (r["db"]["acked"], r["db"]["missing"]), r["exactly_once"])
+            t.add(s, "errors / non-2xx", "%d / %d" % (r["errors"], r["non2xx"]))
+            cpu = r["cpu_us_per_webhook"]
+            t.add(s, "CPU us/webhook responder", cpu["responder"],
+                  target="<= 30")
+            t.add(s, "CPU us/webhook nginx / postgres",
+                  "%s / %s" % (cpu["nginx"], cpu["postgres"]))
+            t.add(s, "CPU us/webhook total server", cpu["total"],
+                  target="<= 230")
+            t.add(s, "responder peak RSS MB",
+                  round(r["responder_peak_rss_kb"] / 1024, 1), target="<= 10")
+            t.add(s, "load generator CPU s", r.get("client_cpu_s"))
+            if best is None or r["rps"] > best["rps"]:
+                best = r
+        if best:
+            t.add("ingest", "best process count", best["procs"])
+
+    ws = sc["ws"]
+    if "skipped" in ws:
+        t.skip("webhook->ws", ws["skipped"])
+    else:
+        for k, tgt in (("small", "p50<=2.5 p99<=3.5"), ("large", "p99 <= 10")):
+            r = ws.get(k)
+            if not r:
+                continue
+            s = "ws %s" % k
+            if "error" in r:
+                t.skip(s, r["error"])
+                continue
+            t.add(s, "%d subs, %d/s: POST->frame p50/p99/max ms" %
+                  (r["subscribers"], r["rate"]),
+                  "%.2f / %.2f / %.1f" % (r["p50_ms"], r["p99_ms"], r["max_ms"]),
+                  target=tgt)
+            t.add(s, "frames lost / duplicated (of %d)" % r["frames_expected"],
+                  "%d / %d" % (r["lost"], r["duplicated"]), target="0 lost")
+            t.add(s, "webhooks acked / sent, late sends",
+                  "%d / %d, %d" % (r["post"]["ok"], r["post"]["sent"],
+                                   r["post"]["late_sends"]))
+            t.add(s, "load generator + subscribers CPU s", r["client_cpu_s"])
+        if ws.get("pushd_peak_rss_kb"):
+            t.add("ws", "wa-pushd peak RSS MB",
+                  round(ws["pushd_peak_rss_kb"] / 1024, 1), target="<= 5")
+
+    rl = sc["relay"]
+    if "skipped" in rl:
+        t.skip("relay", rl["skipped"])
+    else:
+        pd, dr = rl.get("pushd", {}), rl.get("direct", {})
+        if "error" in pd:
+            t.skip("relay", pd["error"])
+        else:
+            t.add("relay", "wa-pushd events/s (%s events) vs direct POST"
+                  % pd.get("events"), pd.get("events_per_s"), dr.get("rps"),
+                  ratio(pd.get("events_per_s"), dr.get("rps")), ">= 80%")
+            t.add("relay", "wa-pushd CPU us/event", pd.get("cpu_us_per_event"))
+        if rl.get("pushd_peak_rss_kb"):
+            t.add("relay", "wa-pushd peak RSS MB",
+                  round(rl["pushd_peak_rss_kb"] / 1024, 1), target="<= 5")
+
+    sd = sc["send"]
+    if "skipped" in sd:
+        t.skip("send", sd["skipped"])
+    else:
+        a, g = sd.get("instant", {}), sd.get("graph_instant", {})
+        t.add("send", "sends/s, instant Graph (32 conns) vs Graph alone",
+              a.get("rps"), g.get("rps"), ratio(a.get("rps"), g.get("rps")))
+        o = sd.get("overhead_c1_ms", {})
+        t.add("send", "our added ms/send p50 / p99 (1 conn)",
+              "%s / %s" % (num(o.get("p50"), 3), num(o.get("p99"), 3)),
+              target="p50 <= 0.3")
+        o = sd.get("overhead_ms", {})
+        t.add("send", "our added ms/send p50 / p99 (32 conns)",
+              "%s / %s" % (num(o.get("p50"), 3), num(o.get("p99"), 3)))
+        s = sd.get("slow_200ms_c64", {})
+        t.add("send", "sends/s, Graph at 200 ms, 64 clients", s.get("rps"),
+              320.0, ratio(s.get("rps"), 320.0), "64 / 0.2 s = 320")
+        slots = sd.get("api_slots")
+        if slots:
+            t.add("send", "  same vs API pool's %d slots / 0.2 s" % slots,
+                  s.get("rps"), slots / 0.2, ratio(s.get("rps"), slots / 0.2))
+        i = sd.get("ingest_during_slow_sends", {})
+        idle = sd.get("ingest_idle_p99_ms")
+        if "skipped" in i:
+            t.skip("send", "isolation: " + i["skipped"])
+        elif i:
+            t.add("send", "ingest p99 ms during slow sends vs idle",
+                  i.get("p99_ms"), idle, ratio(i.get("p99_ms"), idle),
+                  "<= 120%")
+            t.add("send", "ingest webhooks/s during slow sends", i.get("rps"))
+
+    md = sc["media"]
+    if "skipped" in md:
+        t.skip("media", md["skipped"])
+    else:
+        mb = 1024 * 1024
+        for k in ("upload", "download"):
+            r, cl = md.get(k, {}), md.get("ceiling_" + k, {})
+            if "skipped" in r:
+                t.skip("media", k + ": " + r["skipped"])
+                continue
+            v = r.get("bytes_per_s", 0) / mb
+            cv = cl.get("bytes_per_s", 0) / mb
+            t.add("media", "100 MB %s MB/s (HTTP %s) vs nginx alone"
+                  % (k, r.get("status")), round(v, 1), round(cv, 1),
+                  ratio(v, cv))
+            t.add("media", "responder peak RSS growth MB (%s)" % k,
+                  round(md.get(k + "_rss_growth_kb", 0) / 1024, 1),
+                  target="<= 4")
+        if "download_intact" in md:
+            t.add("media", "download bytes intact (sha256)",
+                  md["download_intact"])
+
+    result = {"stamp": stamp, "machine": machine, "table": t.rows,
+              "scenarios": sc}
+    with open(out, "w") as f:
+        json.dump(result, f, indent=1)
+    print()
+    print("wa-backend benchmark %s on %s x %s (%s)" % (
+        stamp, machine.get("nproc"), machine.get("cpu"), machine.get("kernel")))
+    print()
+    print(t.text())
+    print()
+
+
+if __name__ == "__main__":
+    main()

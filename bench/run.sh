@@ -1,0 +1,596 @@
+#!/usr/bin/env bash
+# bench/run.sh: `make bench`. Starts a private stack (release build) plus the
+# ceilings (nginx `return 200`, nginx -> bench/hello.c, pgbench on our own
+# per-webhook SQL, a canned Graph API), runs every scenario of issue 8 on
+# loopback with bounded counts and durations, and writes
+# bench/results/<timestamp>.json plus a table on stdout (bench/report.py).
+#
+# A scenario whose endpoint is not there (yet) is reported as skipped, with
+# the reason, never as a failure; benchmarks do not fail for being slow.
+#
+# Knobs: BENCH_SECONDS (per measurement, default 10), BENCH_PROCS (webhook
+# responder process counts to try, default "4 8 16"), BENCH_ONLY (a list of
+# scenario names: ceilings ingest ws relay send media), BENCH_KEEP=1 (leave
+# the stack running), BENCH_PORT_BASE (default 18600).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+SECS=${BENCH_SECONDS:-10}
+PROCS_LIST=${BENCH_PROCS:-"4 8 16"}
+ONLY=${BENCH_ONLY:-"ceilings ingest ws relay send media"}
+BASE=${BENCH_PORT_BASE:-18600}
+BIN=$ROOT/bin
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+
+export WA_RUN_DIR=${WA_RUN_DIR:-$ROOT/var/bench}
+export WA_ENV=dev
+export WA_HTTP_PORT=$BASE
+export WA_PUBLISH_PORT=$((BASE + 1))
+export WA_PG_PORT=$((BASE + 2))
+export WA_SIM_PORT=$((BASE + 3))
+CEIL_PORT=$((BASE + 10))
+GRAPH_PORT=$((BASE + 11))
+SLOW_PORT=$((BASE + 12))
+export WA_SIMULATOR=off
+export WA_GRAPH_URL=http://127.0.0.1:$GRAPH_PORT
+export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-4}
+export WA_LOG_LEVEL=${WA_LOG_LEVEL:-warn}
+DEFAULT_PROCS=$WA_WEBHOOK_PROCS
+
+PNID=100000000000777
+WABA=200000000000777
+DISPLAY=15550007777
+EMAIL=bench@example.com
+APP_SECRET=dev-app-secret	# stack.sh's dev default
+RUN_ID=$(date +%s)
+T=$(mktemp -d /tmp/wa-bench.XXXXXX)
+chmod 755 "$T"
+BD=""		# the ceilings' directory, set by ceil_start
+
+log() { printf "bench: %s %s\n" "$(date -u +%H:%M:%S)" "$*" >&2; }
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+# skip NAME REASON: the scenario's result is a reason, not a figure.
+skip() {
+	log "$1: skipped: $2"
+	python3 -c 'import json,sys; print(json.dumps({"skipped": sys.argv[1]}))' \
+	    "$2" > "$T/$1.json"
+}
+# put NAME KEY JSON: adds KEY to scenario NAME's result object.
+put() {
+	python3 - "$T/$1.json" "$2" "$3" <<'EOF'
+import json, os, sys
+path, key, val = sys.argv[1], sys.argv[2], sys.argv[3]
+d = json.load(open(path)) if os.path.exists(path) else {}
+try:
+    d[key] = json.loads(val)
+except ValueError:
+    d[key] = val
+json.dump(d, open(path, "w"))
+EOF
+}
+jget() {	# jget JSON KEY: a top-level value of a JSON object
+	python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(v.get(sys.argv[2], ""))' "$1" "$2"
+}
+
+cleanup() {
+	if [ "${BENCH_KEEP:-0}" != 1 ]; then
+		ceil_stop
+		scripts/stack.sh stop >/dev/null 2>&1
+	fi
+	rm -rf "$T"
+}
+
+# Stops what ceil_start started (also a previous run's, kept with BENCH_KEEP).
+ceil_stop() {
+	local f
+	[ -n "$BD" ] || BD=$(readlink -f "$WA_RUN_DIR")/bench
+	for f in "$BD/graph.pid" "$BD/nginx.pid" "$BD/hello.pid"; do
+		[ -f "$f" ] && kill $(cat "$f") 2>/dev/null
+		rm -f "$f"
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the stack ------------------------------------------------------------
+
+stack_env() {	# lines KEY=VALUE, unquoted: not for `.`
+	local line
+	while IFS= read -r line; do
+		[[ $line == WA_*=* ]] && export "$line"
+	done < "$WA_RUN_DIR/stack.env"
+}
+
+psql_wa() { psql -X -q -v ON_ERROR_STOP=1 -h "$WA_RUN_DIR/run" -p "$WA_PG_PORT" -U wa -d wa "$@"; }
+q() { psql_wa -tAc "$1"; }
+
+stack_start() {
+	log "starting the stack in $WA_RUN_DIR (fresh database)"
+	scripts/stack.sh stop >/dev/null 2>&1
+	# A fresh cluster each run: figures do not drift with old rows.
+	rm -rf "$(readlink -f "$WA_RUN_DIR")/pg"
+	scripts/stack.sh start >"$T/stack.log" 2>&1 || {
+		tail -20 "$T/stack.log" >&2
+		return 1
+	}
+	stack_env
+	WACTL=$WA_RUN_DIR/bin/wactl
+	TID=$("$WACTL" tenant add --name Bench --phone-number-id $PNID \
+	    --waba-id $WABA --display-phone $DISPLAY --access-token bench-token)
+	printf 'bench-password\n' | "$WACTL" user add --email $EMAIL \
+	    --password-stdin --tenant "$TID" --role owner --if-missing >/dev/null
+	JWT=$("$WACTL" token --email $EMAIL --tenant "$TID")
+	[ -n "$TID" ] && [ -n "$JWT" ] || { log "no bench tenant"; return 1; }
+	log "tenant $TID"
+}
+
+fcgi_restart() {	# fcgi_restart WEBHOOK_PROCS
+	WA_WEBHOOK_PROCS=$1 scripts/stack.sh stop-part fcgi >/dev/null 2>&1
+	WA_WEBHOOK_PROCS=$1 scripts/stack.sh start-part fcgi >/dev/null 2>&1
+	sleep 0.3
+}
+
+# --- the ceilings' nginx, hello pool and Graph APIs -------------------------
+
+ceil_start() {
+	local user="" own=()
+	BD=$(readlink -f "$WA_RUN_DIR")/bench
+	mkdir -p "$BD/tmp" "$BD/files"
+	chmod 755 "$BD" "$BD/files"
+	if [ "$(id -u)" -eq 0 ]; then
+		user="user www-data;"
+		chown www-data "$BD/tmp"
+		own=(-u www-data -g www-data -U www-data -G www-data)
+	fi
+	# 100 MB of incompressible bytes: the media scenario's file.
+	if [ ! -f "$BD/files/media.bin" ] || \
+	    [ "$(stat -c %s "$BD/files/media.bin")" != 104857600 ]; then
+		head -c 104857600 /dev/urandom > "$BD/files/media.bin"
+	fi
+	chmod 644 "$BD/files/media.bin"
+	MEDIA_SHA=$(sha256sum "$BD/files/media.bin" | cut -c1-64)
+	sed -e "s|@USER@|$user|" -e "s|@DIR@|$BD|g" \
+	    -e "s|@CEIL_PORT@|$CEIL_PORT|g" -e "s|@GRAPH_PORT@|$GRAPH_PORT|g" \
+	    -e "s|@MEDIA_SHA@|$MEDIA_SHA|g" -e "s|@MEDIA_SIZE@|104857600|g" \
+	    bench/nginx-bench.conf.in > "$BD/nginx.conf"
+	ceil_stop
+	sleep 0.3
+	nginx -p "$BD" -c "$BD/nginx.conf" -e "$BD/nginx-error.log" || return 1
+	hello_start "$DEFAULT_PROCS"
+	setsid "$BIN/wa-bench" graph -p "$SLOW_PORT" -D 200 \
+	    </dev/null >>"$BD/graph.log" 2>&1 &
+	echo $! > "$BD/graph.pid"
+	sleep 0.3
+}
+
+hello_start() {	# hello_start PROCS
+	local own=()
+	if [ -f "$BD/hello.pid" ]; then
+		kill $(cat "$BD/hello.pid") 2>/dev/null
+		rm -f "$BD/hello.pid"
+		sleep 0.2
+	fi
+	rm -f "$BD/hello.sock"
+	[ "$(id -u)" -eq 0 ] && own=(-u www-data -g www-data -U www-data -G www-data)
+	spawn-fcgi -s "$BD/hello.sock" -M 0660 "${own[@]}" -F "$1" \
+	    -P "$BD/hello.pid" -- "$WA_RUN_DIR/bin/wa-hello" >/dev/null
+}
+
+# --- process accounting ------------------------------------------------------
+
+# Clock ticks (utime + stime) of the given pids.
+ticks() {
+	local t=0 p s
+	for p in "$@"; do
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		s=${s##*) }	# past "pid (comm) "
+		set -- $s
+		t=$((t + ${12} + ${13}))
+	done
+	echo $t
+}
+HZ=$(getconf CLK_TCK)
+children() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
+pool_pids() { cat "$WA_RUN_DIR/run/fcgi-$1.pid" 2>/dev/null; }
+nginx_pids() { local m; m=$(cat "$WA_RUN_DIR/run/nginx.pid"); echo "$m" $(children "$m"); }
+pg_pids() {
+	local m; m=$(head -1 "$(readlink -f "$WA_RUN_DIR")/pg/data/postmaster.pid")
+	echo "$m" $(children "$m")
+}
+pushd_pid() { cat "$WA_RUN_DIR/run/pushd.pid" 2>/dev/null; }
+# Peak RSS (VmHWM, kB): the largest of the given pids.
+hwm() {
+	local m=0 p v
+	for p in "$@"; do
+		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
+	done
+	echo $m
+}
+rss() {
+	local m=0 p v
+	for p in "$@"; do
+		v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
+	done
+	echo $m
+}
+
+# --- load helpers -------------------------------------------------------------
+
+WH_SPEC() { echo "$APP_SECRET:$PNID:$DISPLAY:$WABA:$1"; }
+
+# One signed webhook through the public port: the HTTP status.
+probe_webhook() {
+	local out
+	out=$("$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
+	    -W "$(WH_SPEC "probe${RUN_ID}x")" -c 1 -n 1 -d 5 2>/dev/null)
+	python3 -c 'import json,sys; s=json.loads(sys.argv[1])["status"]
+print(next((k for k in ("2xx","4xx","5xx","3xx") if s[k]), "error"))' "$out" 2>/dev/null || echo error
+}
+
+# verify_ingest PREFIX ACKED_FILE: JSON of what the database holds.
+verify_ingest() {
+	psql_wa -tA <<SQL
+CREATE TEMP TABLE acked (wamid text);
+\copy acked FROM '$2'
+SELECT json_build_object(
+  'acked', (SELECT count(*) FROM acked),
+  'acked_distinct', (SELECT count(DISTINCT wamid) FROM acked),
+  'missing', (SELECT count(*) FROM acked a WHERE NOT EXISTS (
+      SELECT 1 FROM messages m WHERE m.tenant_id = '$TID'
+      AND m.wamid = a.wamid)),
+  'rows', (SELECT count(*) FROM messages WHERE tenant_id = '$TID'
+      AND wamid LIKE 'wamid.$1%'),
+  'distinct_rows', (SELECT count(DISTINCT wamid) FROM messages
+      WHERE tenant_id = '$TID' AND wamid LIKE 'wamid.$1%'));
+SQL
+}
+
+# --- scenarios --------------------------------------------------------------
+
+sc_ceilings() {
+	local r
+	log "ceiling: nginx return 200 ($SECS s, 32 connections)"
+	r=$("$BIN/wa-bench" load -p "$CEIL_PORT" -u /ceiling -c 32 -d "$SECS")
+	put ceilings nginx_return_200 "$r"
+	# The same with wrk: shows whether our generator limits the ceiling.
+	if command -v wrk >/dev/null; then
+		r=$(wrk -t1 -c32 -d"${SECS}s" "http://127.0.0.1:$CEIL_PORT/ceiling" 2>&1 \
+		    | awk '/Requests\/sec/ { print $2 }')
+		put ceilings nginx_return_200_wrk_rps "${r:-0}"
+	fi
+	log "ceiling: nginx -> wa-hello x$DEFAULT_PROCS"
+	r=$("$BIN/wa-bench" load -p "$CEIL_PORT" -u /hello -c 32 -d "$SECS")
+	put ceilings fcgi_hello "$r"
+	put ceilings fcgi_hello_procs "$DEFAULT_PROCS"
+	pg_ceiling
+}
+
+# pgbench on the exact statement fcgi/webhook.c runs for one body.
+pg_ceiling() {
+	local sql script="$T/webhook.pgbench" c r
+	sql=$(python3 bench/webhook_sql.py fcgi/webhook.c 2>"$T/sql.err")
+	if [ -z "$sql" ]; then
+		put ceilings pgbench "{\"skipped\": \"$(head -1 "$T/sql.err")\"}"
+		return
+	fi
+	python3 bench/webhook_sql.py --pgbench fcgi/webhook.c "$PNID" "$DISPLAY" \
+	    "$WABA" "pgb${RUN_ID}x" > "$script" || return
+	put ceilings pgbench_sql "$sql"
+	# Which of the SQL functions the time goes to (evidence, not a fix).
+	psql -X -q -h "$WA_RUN_DIR/run" -p "$WA_PG_PORT" -U postgres -d wa \
+	    -c "ALTER SYSTEM SET track_functions = 'all'" \
+	    -c "SELECT pg_reload_conf()" -c "SELECT pg_stat_reset()" >/dev/null
+	for c in 8 16 32; do
+		log "ceiling: pgbench -c $c on the webhook statement"
+		r=$(pgbench -n -h "$WA_RUN_DIR/run" -p "$WA_PG_PORT" -U wa -c "$c" \
+		    -j 2 -T "$SECS" -f "$script" wa 2>&1)
+		if ! grep -q '^tps' <<<"$r"; then
+			put ceilings "pgbench_c$c" "{\"error\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1][-300:]))' "$r")}"
+			continue
+		fi
+		put ceilings "pgbench_c$c" "$(awk '/^tps/ { tps=$3 } /latency average/ { lat=$4 }
+		    END { printf "{\"tps\": %s, \"latency_avg_ms\": %s}", tps, lat }' <<<"$r")"
+	done
+	put ceilings pg_function_profile "$(psql -X -h "$WA_RUN_DIR/run" \
+	    -p "$WA_PG_PORT" -U postgres -d wa -tAc "SELECT coalesce(json_agg(f), '[]')
+	    FROM (SELECT funcname, calls, round((total_time / calls)::numeric, 3)
+	    AS total_ms_per_call, round((self_time / calls)::numeric, 3)
+	    AS self_ms_per_call FROM pg_stat_user_functions WHERE calls > 0
+	    ORDER BY self_time DESC LIMIT 10) f")"
+	psql -X -q -h "$WA_RUN_DIR/run" -p "$WA_PG_PORT" -U postgres -d wa \
+	    -c "ALTER SYSTEM RESET track_functions" -c "SELECT pg_reload_conf()" >/dev/null
+}
+
+# ingest_run LABEL PROCS SECS: one measured webhook run at 32 connections.
+ingest_run() {
+	local label=$1 procs=$2 secs=$3 pfx="in${RUN_ID}p$2x" out acked
+	local wp np pp w0 n0 p0 w1 n1 p1 r v
+	acked=$T/acked-$label.txt
+	wp=$(pool_pids webhook); np=$(nginx_pids); pp=$(pg_pids)
+	w0=$(ticks $wp); n0=$(ticks $np); p0=$(ticks $pp)
+	r=$("$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
+	    -W "$(WH_SPEC "$pfx")" -c 32 -d "$secs" -A "$acked")
+	w1=$(ticks $wp); n1=$(ticks $np); p1=$(ticks $pp)
+	v=$(verify_ingest "$pfx" "$acked")
+	python3 - "$r" "$v" "$procs" "$((w1 - w0))" "$((n1 - n0))" \
+	    "$((p1 - p0))" "$HZ" "$(hwm $wp)" > "$T/ingest-$label.json" <<'EOF'
+import json, sys
+r, v = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+procs, wt, nt, pt, hz, hwm = (int(x) for x in sys.argv[3:9])
+n = max(r["ok"], 1)
+us = lambda t: round(t / hz / n * 1e6, 1)
+r.update({"procs": procs, "db": v,
+          "exactly_once": v["missing"] == 0 and v["rows"] == v["distinct_rows"]
+          and v["rows"] == v["acked_distinct"],
+          "cpu_us_per_webhook": {"responder": us(wt), "nginx": us(nt),
+                                 "postgres": us(pt), "total": us(wt + nt + pt)},
+          "responder_peak_rss_kb": hwm})
+print(json.dumps(r))
+EOF
+	cat "$T/ingest-$label.json"
+}
+
+sc_ingest() {
+	local st p r best=0 bestp=""
+	st=$(probe_webhook)
+	if [ "$st" != 2xx ]; then
+		skip ingest "POST /webhook answered $st to a signed text message (not implemented yet?)"
+		return
+	fi
+	for p in $PROCS_LIST; do
+		log "ingest: $p webhook responders, 32 connections, $SECS s"
+		fcgi_restart "$p"
+		# Warm-up: connections, prepared statements, caches.
+		"$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
+		    -W "$(WH_SPEC "warm${RUN_ID}p${p}x")" -c 32 -d 2 >/dev/null
+		r=$(ingest_run "p$p" "$p" "$SECS")
+		put ingest "procs_$p" "$r"
+		rps=$(jget "$r" rps)
+		if python3 -c "import sys; sys.exit(0 if $rps > $best else 1)"; then
+			best=$rps; bestp=$p
+		fi
+	done
+	put ingest best_procs "${bestp:-0}"
+	fcgi_restart "$DEFAULT_PROCS"
+	IDLE_P99=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["p99_ms"])' \
+	    "$T/ingest-p$DEFAULT_PROCS.json" 2>/dev/null)
+}
+
+# ws_run NAME RATE SUBS SECS
+ws_run() {
+	local r
+	r=$("$BIN/wa-bench" ws -p "$WA_HTTP_PORT" -u /webhook \
+	    -W "$(WH_SPEC "ws${RUN_ID}r$2x")" -r "$2" -d "$4" -c 64 -S "$3" \
+	    -P "/ws/$TID?token=$JWT" ${WS_EVENT:+-E "$WS_EVENT"} 2>"$T/ws.err")
+	if [ -z "$r" ]; then
+		put ws "$1" "{\"error\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()[-300:]))' "$T/ws.err")}"
+		return
+	fi
+	put ws "$1" "$r"
+}
+
+sc_ws() {
+	local st
+	st=$(probe_webhook)
+	if [ "$st" != 2xx ]; then
+		skip ws "POST /webhook answered $st (no ingestion to relay)"
+		return
+	fi
+	if ! pid_ok "$(pushd_pid)"; then
+		skip ws "wa-pushd is not running (see $WA_RUN_DIR/log/wa-pushd.log)"
+		return
+	fi
+	log "ws: 10 subscribers, 200 webhooks/s, 5 s"
+	ws_run small 200 10 5
+	log "ws: 100 subscribers, 1000 webhooks/s, $SECS s"
+	ws_run large 1000 100 "$SECS"
+	put ws pushd_peak_rss_kb "$(hwm $(pushd_pid))"
+}
+
+pid_ok() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+sc_relay() {
+	local n=${BENCH_RELAY_EVENTS:-20000} base t0 t1 done_at pub frame r pp p0 p1
+	if ! pid_ok "$(pushd_pid)"; then
+		skip relay "wa-pushd is not running"
+		return
+	fi
+	if [ "$(q "SELECT to_regclass('event_cursors') IS NOT NULL")" != t ]; then
+		skip relay "no event_cursors table (schema/003_realtime.sql missing)"
+		return
+	fi
+	base=$(q "SELECT coalesce((SELECT published FROM event_cursors WHERE tenant_id = '$TID'), 0)")
+	pp=$(pushd_pid); p0=$(ticks $pp)
+	log "relay: $n events inserted in bulk"
+	t0=$(date +%s.%N)
+	q "INSERT INTO events (tenant_id, name, data)
+	   SELECT '$TID', 'bench.relay', jsonb_build_object('i', g, 'text',
+	   'relay benchmark event ' || g) FROM generate_series(1, $n) g;
+	   NOTIFY wa_events;" >/dev/null
+	t1=$(date +%s.%N)
+	done_at=""
+	for _ in $(seq 1 1500); do
+		pub=$(q "SELECT published FROM event_cursors WHERE tenant_id = '$TID'")
+		if [ "${pub:-0}" -ge $((base + n)) ]; then done_at=$(date +%s.%N); break; fi
+		sleep 0.02
+	done
+	p1=$(ticks $pp)
+	if [ -z "$done_at" ]; then
+		put relay pushd "{\"error\": \"published only $((pub - base)) of $n in 30 s\"}"
+	else
+		put relay pushd "$(python3 -c "import json; n=$n; d=$done_at-$t1; print(json.dumps({'events': n, 'insert_s': round($t1-$t0,3), 'seconds': round(d,3), 'events_per_s': round(n/d,1), 'cpu_us_per_event': round(($p1-$p0)/$HZ/n*1e6,1)}))")"
+	fi
+	put relay pushd_peak_rss_kb "$(hwm $pp)"
+	# The same frames POSTed straight to the publisher, one connection
+	# like wa-pushd's.
+	frame=$(q "SELECT wa_event_frame(seq, name, data) FROM events
+	    WHERE tenant_id = '$TID' AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
+	[ -n "$frame" ] || frame='{"id":1,"event":"bench.relay","data":{"i":1,"text":"relay benchmark event 1"}}'
+	log "relay: direct POSTs to the publisher, 1 connection"
+	r=$("$BIN/wa-bench" load -p "$WA_PUBLISH_PORT" -m POST \
+	    -u "/pub?id=$TID" -H 'Content-Type: application/json' -B "$frame" \
+	    -c 1 -n "$n" -d 30)
+	put relay direct "$r"
+}
+
+send_body='{"to":"19990000001","text":"benchmark send"}'
+
+sc_send() {
+	local st r g
+	st=$(curl -s -o "$T/send.out" -w '%{http_code}' -X POST \
+	    -H "Authorization: Bearer $JWT" -H "X-Tenant-Id: $TID" \
+	    -H 'Content-Type: application/json' -d "$send_body" \
+	    "http://127.0.0.1:$WA_HTTP_PORT/api/v1/send/text")
+	if [ "${st:0:1}" != 2 ]; then
+		skip send "POST /api/v1/send/text answered $st: $(head -c 200 "$T/send.out")"
+		return
+	fi
+	log "send: canned Graph endpoint alone (nginx, 32 connections)"
+	g=$("$BIN/wa-bench" load -p "$GRAPH_PORT" -m POST \
+	    -u "/v21.0/$PNID/messages" -H 'Content-Type: application/json' \
+	    -H 'Authorization: Bearer bench-token' -B '{"messaging_product":"whatsapp","to":"19990000001","type":"text","text":{"body":"benchmark send"}}' \
+	    -c 32 -d "$SECS")
+	put send graph_instant "$g"
+	log "send: /api/v1/send/text against the instant Graph, 32 connections"
+	r=$(send_load 32 "$SECS")
+	put send instant "$r"
+	put send overhead_ms "$(python3 -c 'import json,sys; a=json.loads(sys.argv[1]); g=json.loads(sys.argv[2])
+print(json.dumps({"p50": round(a["p50_ms"]-g["p50_ms"],3), "p99": round(a["p99_ms"]-g["p99_ms"],3)}))' "$r" "$g")"
+	# One connection: the time our code adds without queueing.
+	r=$(send_load 1 "$((SECS / 2 > 0 ? SECS / 2 : 1))")
+	g=$("$BIN/wa-bench" load -p "$GRAPH_PORT" -m POST \
+	    -u "/v21.0/$PNID/messages" -H 'Content-Type: application/json' \
+	    -B '{"to":"19990000001"}' -c 1 -d 2)
+	put send instant_c1 "$r"
+	put send graph_instant_c1 "$g"
+	put send overhead_c1_ms "$(python3 -c 'import json,sys; a=json.loads(sys.argv[1]); g=json.loads(sys.argv[2])
+print(json.dumps({"p50": round(a["p50_ms"]-g["p50_ms"],3), "p99": round(a["p99_ms"]-g["p99_ms"],3)}))' "$r" "$g")"
+
+	log "send: against a Graph that answers after 200 ms, 64 clients"
+	stack_regraph "http://127.0.0.1:$SLOW_PORT"
+	send_load 64 "$((SECS + 4))" > "$T/slow.json" &
+	local sp=$!
+	sleep 2
+	if [ "$(probe_webhook)" = 2xx ]; then
+		log "send: webhook ingest while those sends are in flight"
+		r=$("$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
+		    -W "$(WH_SPEC "iso${RUN_ID}x")" -c 32 -d "$SECS")
+		put send ingest_during_slow_sends "$r"
+		[ -n "${IDLE_P99:-}" ] && put send ingest_idle_p99_ms "$IDLE_P99"
+	else
+		put send ingest_during_slow_sends '{"skipped": "POST /webhook not available"}'
+	fi
+	wait $sp
+	put send slow_200ms_c64 "$(cat "$T/slow.json")"
+	# Each API request slot (process x thread) holds one send for 200 ms.
+	put send api_slots "$((WA_API_PROCS * WA_FCGI_THREADS))"
+	stack_regraph "http://127.0.0.1:$GRAPH_PORT"
+}
+
+send_load() {	# send_load CONNS SECS
+	"$BIN/wa-bench" load -p "$WA_HTTP_PORT" -m POST -u /api/v1/send/text \
+	    -H "Authorization: Bearer $JWT" -H "X-Tenant-Id: $TID" \
+	    -H 'Content-Type: application/json' -B "$send_body" -c "$1" -d "$2"
+}
+
+# The responders read WA_GRAPH_URL at start: restart them with another.
+stack_regraph() {
+	WA_GRAPH_URL=$1 scripts/stack.sh stop-part fcgi >/dev/null 2>&1
+	WA_GRAPH_URL=$1 scripts/stack.sh start-part fcgi >/dev/null 2>&1
+	sleep 0.3
+}
+
+sc_media() {
+	local st f="$BD/files/media.bin" up id r0 r1 h0 h1 ap rdown
+	st=$(curl -s -o "$T/media.out" -w '%{http_code}' -X POST \
+	    -H "Authorization: Bearer $JWT" -H "X-Tenant-Id: $TID" \
+	    -F "file=@/etc/hostname;type=application/pdf" \
+	    "http://127.0.0.1:$WA_HTTP_PORT/api/v1/upload/media")
+	if [ "${st:0:1}" != 2 ]; then
+		skip media "POST /api/v1/upload/media answered $st: $(head -c 200 "$T/media.out")"
+		return
+	fi
+	log "media: ceiling: 100 MB through nginx alone"
+	put media ceiling_upload "$(curl -s -o /dev/null -w '{"seconds": %{time_total}, "bytes_per_s": %{speed_upload}}' \
+	    -X POST --data-binary "@$f" -H 'Content-Type: application/pdf' \
+	    "http://127.0.0.1:$CEIL_PORT/sink")"
+	put media ceiling_download "$(curl -s -o /dev/null -w '{"seconds": %{time_total}, "bytes_per_s": %{speed_download}}' \
+	    "http://127.0.0.1:$CEIL_PORT/files/media.bin")"
+	ap=$(pool_pids api)
+	r0=$(rss $ap); h0=$(hwm $ap)
+	log "media: upload 100 MB"
+	up=$(curl -s -o "$T/media.out" -w '{"status": %{http_code}, "seconds": %{time_total}, "bytes_per_s": %{speed_upload}}' \
+	    -X POST -H "Authorization: Bearer $JWT" -H "X-Tenant-Id: $TID" \
+	    -F "file=@$f;type=application/pdf;filename=bench.pdf" \
+	    "http://127.0.0.1:$WA_HTTP_PORT/api/v1/upload/media")
+	h1=$(hwm $ap)
+	put media upload "$up"
+	put media upload_response "$(head -c 300 "$T/media.out")"
+	put media upload_rss_growth_kb "$((h1 - h0))"
+	id=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d=d.get("data",d); print(d.get("id") or d.get("media_id") or "")' "$T/media.out" 2>/dev/null)
+	if [ -z "$id" ]; then
+		put media download '{"skipped": "no media id in the upload answer"}'
+		return
+	fi
+	log "media: download 100 MB"
+	h0=$(hwm $ap)
+	rdown=$(curl -s -o "$T/media.dl" -w '{"status": %{http_code}, "seconds": %{time_total}, "bytes_per_s": %{speed_download}, "bytes": %{size_download}}' \
+	    -H "Authorization: Bearer $JWT" -H "X-Tenant-Id: $TID" \
+	    "http://127.0.0.1:$WA_HTTP_PORT/api/v1/media/$id")
+	h1=$(hwm $ap)
+	put media download "$rdown"
+	put media download_intact "$([ "$(sha256sum < "$T/media.dl" | cut -c1-64)" = "$MEDIA_SHA" ] && echo true || echo false)"
+	put media download_rss_growth_kb "$((h1 - h0))"
+	put media responder_rss_before_kb "$r0"
+	rm -f "$T/media.dl"
+}
+
+machine() {
+	python3 - "$@" <<'EOF'
+import json, os, platform, subprocess
+model = ""
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name"):
+        model = line.split(":", 1)[1].strip(); break
+mem = 0
+for line in open("/proc/meminfo"):
+    if line.startswith("MemTotal"):
+        mem = int(line.split()[1]) // 1024
+def ver(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              shell=True).stdout.strip().splitlines()[0]
+    except Exception:
+        return ""
+print(json.dumps({"nproc": os.cpu_count(), "cpu": model, "mem_mb": mem,
+    "kernel": platform.release(),
+    "nginx": ver("nginx -v 2>&1"), "postgres": ver("pgbench --version"),
+    "load_avg_at_start": os.getloadavg()}))
+EOF
+}
+
+# --- main -------------------------------------------------------------------
+
+for b in wa-fcgi wa-pushd wactl wa-hello wa-bench; do
+	[ -x "$BIN/$b" ] || { log "$BIN/$b missing: run make bench"; exit 1; }
+done
+machine > "$T/machine.json"
+stack_start || { log "the stack did not start"; exit 1; }
+ceil_start || { log "the ceilings' nginx did not start"; exit 1; }
+WS_EVENT=${BENCH_WS_EVENT:-}
+for s in ceilings ingest ws relay send media; do
+	if want $s; then
+		"sc_$s"
+	else
+		skip $s "not selected (BENCH_ONLY)"
+	fi
+done
+OUT=$RESULTS/$STAMP.json
+python3 bench/report.py "$T" "$OUT" "$STAMP"
+log "results: $OUT"

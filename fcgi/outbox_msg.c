@@ -1,0 +1,299 @@
+/* fcgi/outbox_msg.c: one outgoing message, in three database round trips:
+ * what the tenant may reference (send_ctx), the pending row and the
+ * idempotency claim (wa_send_begin), and after Meta answered, the update
+ * with its event (wa_send_finish). */
+#include "outbox_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "db.h"
+#include "graph.h"
+#include "json.h"
+#include "req.h"
+#include "sig.h"
+#include "util.h"
+#include "wa_msg.h"
+#include "worker.h"
+
+#define IDEM_KEY_MAX	255
+
+/* Everything a send checks, in one query; $3 (media) is a valid uuid or
+ * NULL. The tenant's number and token come only from r->tenant_id. */
+static const struct db_stmt send_ctx = { "outbox_send_ctx",
+	"SELECT t.access_token, t.phone_number_id, t.catalog_id,"
+	" coalesce(t.settings->>'window_check', 'true') <> 'false',"
+	" EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = t.id"
+	"  AND c.wa_id = $2 AND c.last_inbound_at > now() - interval '24h'),"
+	" md.id IS NOT NULL, md.wa_media_id, md.kind, md.mime_type,"
+	" md.filename,"
+	" $4::text IS NULL OR EXISTS (SELECT 1 FROM messages x"
+	"  WHERE x.tenant_id = t.id AND x.wamid = $4),"
+	" $5::text IS NULL OR EXISTS (SELECT 1 FROM messages x"
+	"  WHERE x.tenant_id = t.id AND x.wamid = $5)"
+	" FROM tenants t LEFT JOIN media md"
+	"  ON md.tenant_id = t.id AND md.id = $3::uuid"
+	" WHERE t.id = $1" };
+
+enum { C_TOKEN, C_PNID, C_CATALOG, C_WINDOW_CHECK, C_IN_WINDOW,
+	C_MEDIA_FOUND, C_WA_MEDIA, C_KIND, C_MIME, C_FILENAME, C_REPLY_OK,
+	C_REACT_OK };
+
+static const struct db_stmt send_begin = { "outbox_send_begin",
+	"SELECT * FROM wa_send_begin($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+	" $10, $11)" };
+
+static const struct db_stmt send_finish = { "outbox_send_finish",
+	"SELECT wa_send_finish($1, $2, $3, $4, $5, $6, $7)" };
+
+static struct json_object *
+member(struct json_object *o, const char *key)
+{
+	struct json_object	*v = NULL;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static int
+is_true(const char *v)
+{
+	return v != NULL && v[0] == 't';
+}
+
+/* 0 when the message may go (media resolved, catalog set), else the
+ * status already replied. */
+static int
+check_refs(struct req *r, struct wa_msg *m, struct db_res *res)
+{
+	const char	*catalog = db_val(res, 0, C_CATALOG);
+
+	if (m->media_id != NULL) {
+		if (!is_true(db_val(res, 0, C_MEDIA_FOUND)))
+			return reply_error(r, 404, "media_not_found",
+			    "media_id: no such media in this tenant");
+		if (wa_msg_media_ok(m, db_val(res, 0, C_KIND),
+		    db_val(res, 0, C_MIME)) != 0)
+			return reply_error(r, 422, "invalid_field", "%s",
+			    m->err);
+		wa_msg_set_media(m, db_val(res, 0, C_WA_MEDIA),
+		    db_val(res, 0, C_FILENAME));
+	}
+	if (!is_true(db_val(res, 0, C_REPLY_OK)))
+		return reply_error(r, 404, "message_not_found",
+		    "reply_to_message_id: no such message in this tenant");
+	if (!is_true(db_val(res, 0, C_REACT_OK)))
+		return reply_error(r, 404, "message_not_found",
+		    "message_id: no such message in this tenant");
+	if (m->needs_catalog && catalog == NULL)
+		return reply_error(r, 422, "invalid_field", "catalog_id: "
+		    "required: this tenant has no catalog configured");
+	if (m->needs_catalog)
+		wa_msg_set_catalog(m, catalog);
+	if (m->free_form && is_true(db_val(res, 0, C_WINDOW_CHECK)) &&
+	    !is_true(db_val(res, 0, C_IN_WINDOW)))
+		return reply_error(r, 409, "outside_window", "the customer has "
+		    "not written in the last 24 hours, so WhatsApp only "
+		    "delivers a template now: use POST /api/v1/send/template");
+	return 0;
+}
+
+/* The Idempotency-Key header and the request's fingerprint; 0, or the
+ * status replied for a bad key. */
+static int
+idem_key(struct req *r, const char **key, char hash[SIG_HEX_LEN + 1])
+{
+	*key = req_header(r, "Idempotency-Key");
+	hash[0] = '\0';
+	if (*key == NULL || **key == '\0') {
+		*key = NULL;
+		return 0;
+	}
+	if (strlen(*key) > IDEM_KEY_MAX ||
+	    !wa_msg_utf8_valid(*key, strlen(*key)))
+		return reply_error(r, 422, "invalid_field", "Idempotency-Key: "
+		    "at most %d characters of UTF-8", IDEM_KEY_MAX);
+	/* Same key, other endpoint or body: a client bug, refused. */
+	sig_hmac_hex(r->path, buf_str(&r->body), r->body.len, hash);
+	return 0;
+}
+
+/* messages.content: the type's object, shaped as webhook ingestion stores
+ * an incoming one (contacts: {"contacts": [...]}). Caller puts it. */
+static struct json_object *
+stored_content(const struct wa_msg *m)
+{
+	struct json_object	*c = member(m->payload, m->type), *wrap;
+
+	if (strcmp(m->type, "contacts") != 0)
+		return json_object_get(c);
+	wrap = json_object_new_object();
+	json_object_object_add(wrap, "contacts", json_object_get(c));
+	return wrap;
+}
+
+/* Claims the key and stores the pending message. 0 with msg_id set, or
+ * the status replied (a replay, or a duplicate still in flight). */
+static int
+begin(struct req *r, struct wa_msg *m, struct db_res *ctx, const char *key,
+    const char *hash, char msg_id[24])
+{
+	struct json_object	*content = stored_content(m);
+	const char		*v[] = { r->tenant_id, m->to, m->stored_type,
+	    m->text, json_object_to_json_string_ext(content,
+	    JSON_C_TO_STRING_PLAIN),
+	    m->reply_to, json_object_to_json_string_ext(m->payload,
+	    JSON_C_TO_STRING_PLAIN), m->media_id != NULL ?
+	    db_val(ctx, 0, C_WA_MEDIA) : NULL, m->media_id != NULL ?
+	    db_val(ctx, 0, C_MIME) : NULL, key, key != NULL ? hash : NULL };
+	struct db_res		*res;
+	const char		*idem, *body;
+	int			 st;
+
+	res = db_query(r->w->db, &send_begin, nitems(v), v);
+	json_object_put(content);
+	if (res == NULL)
+		return reply_db_error(r);
+	idem = db_val(res, 0, 1);
+	if (idem != NULL && strcmp(idem, "new") == 0) {
+		snprintf(msg_id, 24, "%s", db_val(res, 0, 0));
+		st = 0;
+	} else if (idem != NULL && strcmp(idem, "done") == 0) {
+		reply_header(r, "Idempotent-Replayed: true");
+		st = atoi(db_val(res, 0, 2));
+		body = db_val(res, 0, 3);
+		st = body == NULL || *body == '\0' ? reply_empty(r, st) :
+		    reply_text(r, st, "application/json", body, strlen(body));
+	} else if (idem != NULL && strcmp(idem, "mismatch") == 0)
+		st = reply_error(r, 422, "idempotency_key_reused",
+		    "Idempotency-Key: already used for a different request");
+	else
+		st = reply_error(r, 409, "idempotency_in_progress", "a request "
+		    "with this Idempotency-Key is still being sent; retry "
+		    "later for its result");
+	db_res_free(res);
+	return st;
+}
+
+static struct json_object *
+success_body(const struct wa_msg *m, const char *wamid)
+{
+	struct json_object	*o = json_object_new_object();
+	char			 ts[40];
+
+	json_add_bool(o, "ok", 1);
+	json_add_str(o, "message_id", wamid);
+	if (m->kind == WA_MSG_TEXT) {	/* as the seed spec shows */
+		iso_time(now_us(), ts, sizeof(ts));
+		json_add_str(o, "phone", m->to);
+		json_add_str(o, "text", m->text);
+		json_add_str(o, "timestamp", ts);
+	}
+	return o;
+}
+
+static const char *
+first_wamid(struct json_object *out)
+{
+	struct json_object	*msgs = json_arr(out, "messages");
+
+	if (msgs == NULL || json_object_array_length(msgs) == 0)
+		return NULL;
+	return json_str(json_object_array_get_idx(msgs, 0), "id");
+}
+
+/* Records the outcome; a failure here is logged, not answered: Meta has
+ * (or has not) sent the message either way, so the client must not
+ * resend because of our bookkeeping. */
+static void
+finish(struct req *r, const char *msg_id, const char *wamid,
+    struct json_object *body, const char *key, int st, const char *text)
+{
+	char		 status[8];
+	const char	*err = NULL, *release;
+	struct json_object *e = NULL;
+
+	if (wamid == NULL) {
+		e = member(member(body, "error"), "graph");
+		err = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
+	}
+	snprintf(status, sizeof(status), "%d", st);
+	/* Worth a real retry with the same key: nothing reached anyone. */
+	release = st == 429 || st == 502 || st == 503 ? "t" : "f";
+	{
+		const char *v[] = { msg_id, wamid, err, key, status, text,
+		    release };
+
+		if (db_exec(r->w->db, &send_finish, nitems(v), v) != 0)
+			rlog(r, LOG_ERR, "send: message %s: could not record "
+			    "the outcome (wamid %s)", msg_id,
+			    wamid != NULL ? wamid : "none");
+	}
+}
+
+static int
+deliver(struct req *r, struct wa_msg *m, struct db_res *ctx,
+    const char *msg_id, const char *key, int reply)
+{
+	struct json_object	*out = NULL, *body;
+	struct graph_err	 err;
+	const char		*wamid = NULL, *text;
+	char			 path[96];
+	int			 st = 200;
+
+	snprintf(path, sizeof(path), "%s/messages", db_val(ctx, 0, C_PNID));
+	if (graph_call(r->w->curl, db_val(ctx, 0, C_TOKEN), "POST", path,
+	    m->payload, &out, &err) == 0 && (wamid = first_wamid(out)) ==
+	    NULL) {
+		memset(&err, 0, sizeof(err));
+		err.http_status = 502;
+		snprintf(err.message, sizeof(err.message), "Graph API accepted "
+		    "the message without returning its id");
+	}
+	if (wamid != NULL) {
+		body = success_body(m, wamid);
+		if (reply == OUTBOX_REPLY_EMPTY)
+			st = 204;
+	} else
+		body = reply_graph_error_body(r, &err, &st);
+	text = st == 204 ? "" : json_object_to_json_string_ext(body,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	finish(r, msg_id, wamid, body, key, st, text);
+	st = st == 204 ? reply_empty(r, st) :
+	    reply_text(r, st, "application/json", text, strlen(text));
+	json_object_put(body);
+	json_object_put(out);
+	return st;
+}
+
+int
+outbox_msg_send(struct req *r, struct wa_msg *m, int reply)
+{
+	const char	*media = m->media_id != NULL &&
+	    uuid_valid(m->media_id) ? m->media_id : NULL;
+	const char	*v[] = { r->tenant_id, m->to, media, m->reply_to,
+	    m->react_to };
+	const char	*key;
+	char		 hash[SIG_HEX_LEN + 1], msg_id[24];
+	struct db_res	*ctx;
+	int		 st;
+
+	if (m->media_id != NULL && media == NULL)
+		return reply_error(r, 404, "media_not_found",
+		    "media_id: no such media in this tenant");
+	if ((st = idem_key(r, &key, hash)) != 0)
+		return st;
+	if ((ctx = db_query(r->w->db, &send_ctx, nitems(v), v)) == NULL)
+		return reply_db_error(r);
+	if (db_rows(ctx) != 1)
+		st = reply_error(r, 404, "tenant_not_found", "no such tenant");
+	else if ((st = check_refs(r, m, ctx)) == 0 &&
+	    (st = begin(r, m, ctx, key, hash, msg_id)) == 0)
+		st = deliver(r, m, ctx, msg_id, key, reply);
+	db_res_free(ctx);
+	return st;
+}

@@ -1,0 +1,252 @@
+/* pushd/outbox.c: the SQL of the relay. Sequence numbers are given out by
+ * the single lock holder, in the order committed events become visible to
+ * it, so clients see 1, 2, 3... per tenant with no gaps; see
+ * schema/003_realtime.sql for the cursors. */
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+/* While publishing without pause, the cursor is written at most this
+ * often: an UPDATE per frame would cost the database more than the
+ * publishing does. A crash repeats at most these last frames. */
+#define OUTBOX_MARK_MS		10
+
+/* The batch size is part of the SQL text, not a parameter: with LIMIT $1
+ * the cached generic plan guesses a large batch and hash-joins the whole
+ * events table on every call. */
+#define OUTBOX_BATCH_SQL	"500"
+
+/* The relay lock: one key for every wa-pushd of a database. */
+static const struct db_stmt take_lock = { "outbox_take_lock",
+	"SELECT pg_try_advisory_lock(4242004)" };
+
+/* `seq IS NULL` rather than `id > cursor`: an event whose transaction
+ * commits after later ids were numbered is numbered when it shows up.
+ * Numbering, counters and events commit together in this one statement. */
+static const struct db_stmt assign = { "outbox_assign",
+	"WITH batch AS ("
+	"  SELECT id, tenant_id FROM events WHERE seq IS NULL"
+	"  ORDER BY id LIMIT " OUTBOX_BATCH_SQL
+	"), numbered AS ("
+	"  SELECT b.id, b.tenant_id, coalesce(c.assigned, 0) +"
+	"    row_number() OVER (PARTITION BY b.tenant_id ORDER BY b.id) AS seq"
+	"  FROM batch b LEFT JOIN event_cursors c USING (tenant_id)"
+	"), counters AS ("
+	"  INSERT INTO event_cursors (tenant_id, assigned)"
+	"  SELECT tenant_id, max(seq) FROM numbered GROUP BY tenant_id"
+	"  ON CONFLICT (tenant_id) DO UPDATE SET assigned = excluded.assigned"
+	"), numbered_events AS ("
+	"  UPDATE events e SET seq = n.seq FROM numbered n"
+	"  WHERE e.id = n.id AND e.seq IS NULL"
+	"  RETURNING e.id, e.tenant_id, e.seq, e.name, e.data"
+	")"
+	" SELECT tenant_id, seq, to_json(name)::text,"
+	"   wa_event_frame(seq, name, data)"
+	" FROM numbered_events ORDER BY id" };
+
+static const struct db_stmt unpublished = { "outbox_unpublished",
+	"SELECT e.tenant_id, e.seq, to_json(e.name)::text,"
+	"  wa_event_frame(e.seq, e.name, e.data)"
+	" FROM event_cursors c JOIN events e ON e.tenant_id = c.tenant_id"
+	"  AND e.seq > c.published AND e.seq <= c.assigned"
+	" WHERE c.published < c.assigned"
+	" ORDER BY e.tenant_id, e.seq LIMIT " OUTBOX_BATCH_SQL };
+
+static const struct db_stmt set_published = { "outbox_set_published",
+	"UPDATE event_cursors c SET published = v.seq"
+	" FROM unnest($1::uuid[], $2::bigint[]) AS v(tenant_id, seq)"
+	" WHERE c.tenant_id = v.tenant_id AND c.published < v.seq" };
+
+struct mark {
+	char		 tenant[UUID_LEN + 1];
+	long long	 seq;
+};
+
+struct outbox {
+	struct db	*db;
+	int		 pid;		/* backend that holds the lock, or 0 */
+	int		 inflight;	/* a cursor update awaits its result */
+	struct mark	*marks;		/* acknowledged, not yet sent */
+	size_t		 nmarks, cap;
+	struct buf	 tenants, seqs;	/* array literals, reused */
+	int64_t		 sent_ms;	/* when the last update was sent */
+};
+
+struct outbox *
+outbox_new(struct db *db)
+{
+	struct outbox	*ob = xcalloc(1, sizeof(*ob));
+
+	ob->db = db;
+	return ob;
+}
+
+void
+outbox_free(struct outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	free(ob->marks);
+	buf_free(&ob->tenants);
+	buf_free(&ob->seqs);
+	free(ob);
+}
+
+int
+outbox_take_lock(struct outbox *ob)
+{
+	struct db_res	*res;
+	const char	*got;
+	int		 rc = -1;
+
+	ob->pid = 0;
+	outbox_reset(ob);
+	if ((res = db_query(ob->db, &take_lock, 0, NULL)) == NULL)
+		return -1;
+	got = db_val(res, 0, 0);
+	if (got != NULL && strcmp(got, "t") == 0) {
+		/* LISTEN only once we relay: a standby would pile up
+		 * notifications it never reads. */
+		if (db_exec_sql(ob->db, "LISTEN wa_events") == 0) {
+			ob->pid = db_backend_pid(ob->db);
+			rc = 1;
+		} else
+			log_err("outbox: LISTEN: %s", db_errmsg(ob->db));
+	} else if (got != NULL)
+		rc = 0;
+	db_res_free(res);
+	return rc;
+}
+
+int
+outbox_owned(const struct outbox *ob)
+{
+	return ob->pid != 0 && db_backend_pid(ob->db) == ob->pid;
+}
+
+void
+outbox_reset(struct outbox *ob)
+{
+	ob->inflight = 0;
+	ob->nmarks = 0;
+}
+
+int
+outbox_drain(struct outbox *ob)
+{
+	char	chan[64], payload[64];
+	int	n = 0;
+
+	while (db_notify_next(ob->db, chan, sizeof(chan), payload,
+	    sizeof(payload)) == 1)
+		n++;
+	return n;
+}
+
+static struct db_res *
+fetch(struct outbox *ob, const struct db_stmt *s)
+{
+	/* Never on a session that is not the lock holder: db_query would
+	 * reconnect a broken connection behind our back. */
+	if (!outbox_owned(ob))
+		return NULL;
+	return db_query(ob->db, s, 0, NULL);
+}
+
+struct db_res *
+outbox_assign(struct outbox *ob)
+{
+	return fetch(ob, &assign);
+}
+
+struct db_res *
+outbox_unpublished(struct outbox *ob)
+{
+	return fetch(ob, &unpublished);
+}
+
+void
+outbox_mark(struct outbox *ob, const char *tenant, const char *seq)
+{
+	long long	 n = atoll(seq);
+	size_t		 i;
+
+	/* Few tenants per batch, and the latest is the likeliest. */
+	for (i = ob->nmarks; i > 0; i--)
+		if (strcmp(ob->marks[i - 1].tenant, tenant) == 0) {
+			if (ob->marks[i - 1].seq < n)
+				ob->marks[i - 1].seq = n;
+			return;
+		}
+	if (ob->nmarks == ob->cap) {
+		ob->cap = ob->cap != 0 ? ob->cap * 2 : 64;
+		ob->marks = xrealloc(ob->marks, ob->cap * sizeof(*ob->marks));
+	}
+	snprintf(ob->marks[ob->nmarks].tenant, UUID_LEN + 1, "%s", tenant);
+	ob->marks[ob->nmarks++].seq = n;
+}
+
+/* Sends the pending marks as one UPDATE; the result is read later. */
+static int
+send_marks(struct outbox *ob)
+{
+	const char	*v[2];
+	size_t		 i;
+
+	buf_reset(&ob->tenants);
+	buf_reset(&ob->seqs);
+	for (i = 0; i < ob->nmarks; i++) {
+		buf_appendf(&ob->tenants, "%c%s", i == 0 ? '{' : ',',
+		    ob->marks[i].tenant);
+		buf_appendf(&ob->seqs, "%c%lld", i == 0 ? '{' : ',',
+		    ob->marks[i].seq);
+	}
+	buf_appends(&ob->tenants, "}");
+	buf_appends(&ob->seqs, "}");
+	v[0] = buf_str(&ob->tenants);
+	v[1] = buf_str(&ob->seqs);
+	if (!outbox_owned(ob) || db_send(ob->db, &set_published, 2, v) != 0)
+		return -1;
+	ob->nmarks = 0;
+	ob->inflight = 1;
+	ob->sent_ms = now_ms();
+	return 0;
+}
+
+int
+outbox_flush(struct outbox *ob, int wait)
+{
+	struct db_res	*res;
+	int		 ready;
+
+	for (;;) {
+		if (ob->inflight) {
+			if (!wait && (ready = db_result_ready(ob->db)) <= 0)
+				return ready;	/* 0: still running; -1: lost */
+			ob->inflight = 0;
+			if ((res = db_wait_result(ob->db)) != NULL)
+				db_res_free(res);
+			else if (!outbox_owned(ob) ||
+			    db_error(ob->db) == DB_EUNAVAIL)
+				return -1;
+			else	/* only costs duplicates after a crash */
+				log_warn("outbox: cursor update failed: %s",
+				    db_errmsg(ob->db));
+		}
+		if (ob->nmarks == 0 || (!wait &&
+		    now_ms() - ob->sent_ms < OUTBOX_MARK_MS))
+			/* Reading input notices a lost connection. */
+			return wait || db_consume(ob->db) == 0 ? 0 : -1;
+		if (send_marks(ob) != 0)
+			return -1;
+		if (!wait)
+			return 0;
+	}
+}

@@ -1,0 +1,30 @@
+/* pushd/relay.h: publishing frames to nginx's pub/sub module over HTTP. */
+#ifndef WA_RELAY_H
+#define WA_RELAY_H
+
+#include <stddef.h>
+
+struct relay;
+
+/* Frames above this are replaced by a stub (see pushd.c): the publisher
+ * location caps bodies at 256k, and a frame it refuses would otherwise be
+ * retried for ever. */
+#define RELAY_FRAME_MAX		(200u * 1024)
+
+enum relay_rc {
+	RELAY_OK = 0,		/* nginx answered 2xx */
+	RELAY_RETRY = -1,	/* down, 5xx, timeout...: try again later */
+	RELAY_TOO_LARGE = 1,	/* 413: the same body never goes through */
+};
+
+/* url: WA_PUBLISH_URL, e.g. http://127.0.0.1:8081/pub. */
+struct relay	*relay_open(const char *url);
+void		 relay_close(struct relay *);
+/* One POST <url>?id=<channel> with the frame as a JSON body and
+ * Event-Id: <seq>. Blocks up to a few seconds. On failure, why is in
+ * relay_error(). */
+enum relay_rc	 relay_publish(struct relay *, const char *channel,
+		    const char *seq, const char *frame, size_t len);
+const char	*relay_error(const struct relay *);
+
+#endif /* WA_RELAY_H */

@@ -1,0 +1,27 @@
+-- 003_realtime.sql: what wa-pushd needs to number and relay the outbox.
+--
+-- events.seq is assigned by the one wa-pushd that holds the relay's
+-- advisory lock, in the order committed events become visible to it (it
+-- reads `seq IS NULL`, never `id > cursor`, so an event whose transaction
+-- commits late is numbered when it shows up, not skipped). The counters
+-- live here, written by wa-pushd alone: no webhook transaction ever waits
+-- on a per-tenant counter row.
+
+CREATE TABLE event_cursors (
+	tenant_id	uuid PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
+	-- The tenant's highest seq given out (committed with the events).
+	assigned	bigint NOT NULL DEFAULT 0 CHECK (assigned >= 0),
+	-- The highest seq nginx has acknowledged. Events in (published,
+	-- assigned] are re-published, in order, when a relay takes over.
+	published	bigint NOT NULL DEFAULT 0,
+	CHECK (published BETWEEN 0 AND assigned)
+);
+
+-- The frame clients receive, over the WebSocket and from
+-- GET /api/v1/events alike: {"id": seq, "event": name, "data": {...}}.
+-- One definition, so both paths send the same bytes.
+CREATE FUNCTION wa_event_frame(p_seq bigint, p_name text, p_data jsonb)
+RETURNS text LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+	SELECT '{"id":' || p_seq || ',"event":' || to_json(p_name)::text ||
+	    ',"data":' || p_data::text || '}';
+$$;

@@ -1,0 +1,150 @@
+-- 004_messaging.sql: what sending needs: idempotency keys, the tenant's
+-- window_check switch, and the two steps around each Graph call (one
+-- round trip each: wa_send_begin before, wa_send_finish after). Uses
+-- 002_webhook.sql's canonical JSON (wa_message_json, wa_contact_json);
+-- its messages trigger applies status webhooks that raced ahead of the
+-- wamid we store here.
+--
+-- Both steps commit durably: the pending row and the idempotency claim
+-- must survive a crash of PostgreSQL, or a client's retry could send the
+-- customer a second message and status webhooks could find no message.
+
+-- A claimed Idempotency-Key: status/response are NULL while the first
+-- request is in flight, then hold its answer for replays. Kept >= 24 h
+-- (swept after 48 h by wa_send_begin).
+CREATE TABLE idempotency_keys (
+	tenant_id	uuid NOT NULL REFERENCES tenants ON DELETE CASCADE,
+	key		text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+	request_hash	text NOT NULL,	-- same key, other request: refused
+	message_id	bigint,
+	status		int,
+	response	text,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- settings.window_check (default true): refuse free-form sends to a
+-- contact who has not written in 24 h. false leaves it to Meta, for
+-- installs whose history starts after the customer last wrote. Code reads
+-- a missing key as true; existing rows get it spelled out.
+UPDATE tenants SET settings = settings || '{"window_check": true}'
+WHERE NOT settings ? 'window_check';
+
+-- Before the Graph call: claims the idempotency key (if any), upserts the
+-- contact and records the message as pending. idem says what happened:
+-- new (msg_id set), done (replay idem_status/idem_body), in_progress,
+-- mismatch (the key came with another request).
+CREATE FUNCTION wa_send_begin(p_tenant uuid, p_wa_id text, p_type text,
+    p_text text, p_content jsonb, p_context text, p_raw jsonb,
+    p_media_id text, p_media_mime text, p_key text, p_hash text,
+    OUT msg_id bigint, OUT idem text, OUT idem_status int,
+    OUT idem_body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	k	idempotency_keys;
+	cid	bigint;
+BEGIN
+	IF p_key IS NOT NULL THEN
+		IF random() < 0.01 THEN
+			DELETE FROM idempotency_keys
+			WHERE created_at < now() - interval '48 hours';
+		END IF;
+		INSERT INTO idempotency_keys (tenant_id, key, request_hash)
+		VALUES (p_tenant, p_key, p_hash) ON CONFLICT DO NOTHING;
+		IF NOT FOUND THEN
+			SELECT * INTO k FROM idempotency_keys
+			WHERE tenant_id = p_tenant AND key = p_key FOR UPDATE;
+			IF k.request_hash <> p_hash THEN
+				idem := 'mismatch';
+				RETURN;
+			ELSIF k.status IS NOT NULL THEN
+				idem := 'done';
+				idem_status := k.status;
+				idem_body := k.response;
+				RETURN;
+			ELSIF k.created_at > now() - interval '30 minutes' THEN
+				-- (longer than a send can take: two Graph
+				-- calls of at most WA_GRAPH_TIMEOUT_MS, 10 min)
+				idem := 'in_progress';
+				RETURN;
+			END IF;
+			-- The first attempt's responder died mid-send: take over.
+			UPDATE idempotency_keys SET created_at = now()
+			WHERE tenant_id = p_tenant AND key = p_key;
+		END IF;
+	END IF;
+	INSERT INTO contacts (tenant_id, wa_id) VALUES (p_tenant, p_wa_id)
+	ON CONFLICT (tenant_id, wa_id) WHERE wa_id IS NOT NULL
+	DO UPDATE SET last_activity_at = now()
+	RETURNING id INTO cid;
+	INSERT INTO messages (tenant_id, contact_id, direction, type, text,
+	    content, context_wamid, media_id, media_mime, status, raw)
+	VALUES (p_tenant, cid, 'out', p_type, p_text, p_content, p_context,
+	    p_media_id, p_media_mime, 'pending', p_raw)
+	RETURNING id INTO msg_id;
+	IF p_key IS NOT NULL THEN
+		UPDATE idempotency_keys SET message_id = msg_id
+		WHERE tenant_id = p_tenant AND key = p_key;
+	END IF;
+	idem := 'new';
+END $$;
+
+-- After the Graph call, in one transaction: the wamid (accepted) or the
+-- failure, the message_outgoing event (sent or failed, so every agent's
+-- screen shows it; for a reaction: the reactions row and a 'reaction'
+-- event, on success only), and the
+-- answer kept for idempotent replays (or the key released when a retry
+-- should really retry: p_release).
+CREATE FUNCTION wa_send_finish(p_msg bigint, p_wamid text, p_error jsonb,
+    p_key text, p_status int, p_body text, p_release boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	m	messages;
+	c	contacts;
+BEGIN
+	UPDATE messages SET wamid = p_wamid, error = p_error,
+	    status = CASE WHEN p_wamid IS NULL THEN 'failed' ELSE 'accepted' END
+	WHERE id = p_msg RETURNING * INTO m;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	SELECT * INTO c FROM contacts WHERE id = m.contact_id;
+	IF m.type <> 'reaction' THEN
+		PERFORM wa_emit(m.tenant_id, 'message_outgoing',
+		    jsonb_build_object('phone', '+' || c.wa_id, 'name', c.name,
+		    'contact', wa_contact_json(c),
+		    'message', wa_message_json(m)));
+	ELSIF p_wamid IS NOT NULL THEN
+		-- A reaction is no chat bubble: it changes its target, and is
+		-- announced like an incoming one (002's 'reaction' event).
+		IF coalesce(m.content->>'emoji', '') = '' THEN
+			DELETE FROM reactions WHERE tenant_id = m.tenant_id AND
+			    target_wamid = m.content->>'message_id' AND
+			    direction = 'out';
+		ELSE
+			INSERT INTO reactions (tenant_id, target_wamid,
+			    direction, emoji, wamid)
+			VALUES (m.tenant_id, m.content->>'message_id', 'out',
+			    m.content->>'emoji', p_wamid)
+			ON CONFLICT (tenant_id, target_wamid, direction) DO
+			UPDATE SET emoji = EXCLUDED.emoji,
+			    wamid = EXCLUDED.wamid, reacted_at = now();
+		END IF;
+		PERFORM wa_emit(m.tenant_id, 'reaction', jsonb_build_object(
+		    'message_id', m.content->>'message_id',
+		    'emoji', nullif(m.content->>'emoji', ''),
+		    'direction', 'out', 'to', '+' || c.wa_id,
+		    'reaction_id', p_wamid, 'timestamp', wa_unix(now())));
+	END IF;
+	IF p_key IS NULL THEN
+		RETURN;
+	ELSIF p_release THEN
+		DELETE FROM idempotency_keys
+		WHERE tenant_id = m.tenant_id AND key = p_key;
+	ELSE
+		UPDATE idempotency_keys SET status = p_status,
+		    response = p_body
+		WHERE tenant_id = m.tenant_id AND key = p_key;
+	END IF;
+END $$;
