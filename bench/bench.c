@@ -659,9 +659,8 @@ run_workers(struct result *r)
 	}
 	r->cpu = cpu_seconds() - cpu0;
 	qsort(all.v, all.n, sizeof(*all.v), cmp_u32);
+	/* From the first send to the last answer: the drain counts too. */
 	r->elapsed = (double)(t_end - t_start) / 1e9;
-	if (r->elapsed > o.duration && o.rate <= 0)
-		r->elapsed = r->elapsed;	/* the drain counts too */
 	r->rps = r->elapsed > 0 ? (double)all.n / r->elapsed : 0;
 	r->p50 = pct(&all, 50) / 1000.0;
 	r->p90 = pct(&all, 90) / 1000.0;
@@ -938,7 +937,6 @@ cmd_ws(void)
 	    cpu_seconds() - cpu0);
 	for (i = 0; i < o.subs; i++)
 		close(subs[i].fd);
-	o.wh_prefix = o.wh_prefix;
 	write_acked(&r);
 	return 0;
 }

@@ -38,6 +38,8 @@ SLOW_PORT=$((BASE + 12))
 export WA_SIMULATOR=off
 export WA_GRAPH_URL=http://127.0.0.1:$GRAPH_PORT
 export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-4}
+export WA_API_PROCS=${WA_API_PROCS:-2}
+export WA_API_THREADS=${WA_API_THREADS:-32}
 export WA_LOG_LEVEL=${WA_LOG_LEVEL:-warn}
 DEFAULT_PROCS=$WA_WEBHOOK_PROCS
 
@@ -211,6 +213,16 @@ hwm() {
 	done
 	echo $m
 }
+# Private memory now (RssAnon, kB): the largest of the given pids. VmHWM
+# also counts the shared libraries' resident pages.
+anon() {
+	local m=0 p v
+	for p in "$@"; do
+		v=$(awk '/^RssAnon/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
+	done
+	echo $m
+}
 rss() {
 	local m=0 p v
 	for p in "$@"; do
@@ -319,10 +331,11 @@ ingest_run() {
 	w1=$(ticks $wp); n1=$(ticks $np); p1=$(ticks $pp)
 	v=$(verify_ingest "$pfx" "$acked")
 	python3 - "$r" "$v" "$procs" "$((w1 - w0))" "$((n1 - n0))" \
-	    "$((p1 - p0))" "$HZ" "$(hwm $wp)" > "$T/ingest-$label.json" <<'EOF'
+	    "$((p1 - p0))" "$HZ" "$(hwm $wp)" "$(anon $wp)" \
+	    > "$T/ingest-$label.json" <<'EOF'
 import json, sys
 r, v = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-procs, wt, nt, pt, hz, hwm = (int(x) for x in sys.argv[3:9])
+procs, wt, nt, pt, hz, hwm, anon = (int(x) for x in sys.argv[3:10])
 n = max(r["ok"], 1)
 us = lambda t: round(t / hz / n * 1e6, 1)
 r.update({"procs": procs, "db": v,
@@ -330,7 +343,7 @@ r.update({"procs": procs, "db": v,
           and v["rows"] == v["acked_distinct"],
           "cpu_us_per_webhook": {"responder": us(wt), "nginx": us(nt),
                                  "postgres": us(pt), "total": us(wt + nt + pt)},
-          "responder_peak_rss_kb": hwm})
+          "responder_peak_rss_kb": hwm, "responder_rss_anon_kb": anon})
 print(json.dumps(r))
 EOF
 	cat "$T/ingest-$label.json"
@@ -366,7 +379,7 @@ sc_ingest() {
 ws_run() {
 	local r
 	r=$("$BIN/wa-bench" ws -p "$WA_HTTP_PORT" -u /webhook \
-	    -W "$(WH_SPEC "ws${RUN_ID}r$2x")" -r "$2" -d "$4" -c 64 -S "$3" \
+	    -W "$(WH_SPEC "ws${RUN_ID}$1x")" -r "$2" -d "$4" -c 64 -S "$3" \
 	    -P "/ws/$TID?token=$JWT" ${WS_EVENT:+-E "$WS_EVENT"} 2>"$T/ws.err")
 	if [ -z "$r" ]; then
 		put ws "$1" "{\"error\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()[-300:]))' "$T/ws.err")}"
@@ -391,6 +404,16 @@ sc_ws() {
 	log "ws: 100 subscribers, 1000 webhooks/s, $SECS s"
 	ws_run large 1000 100 "$SECS"
 	put ws pushd_peak_rss_kb "$(hwm $(pushd_pid))"
+	# Zero lost whatever the number of responder processes.
+	local most
+	most=$(printf '%s\n' $PROCS_LIST | sort -n | tail -1)
+	if [ -n "$most" ] && [ "$most" != "$DEFAULT_PROCS" ]; then
+		log "ws: 10 subscribers, 200 webhooks/s, 5 s, $most responders"
+		fcgi_restart "$most"
+		ws_run "small_p$most" 200 10 5
+		put ws "small_p${most}_procs" "$most"
+		fcgi_restart "$DEFAULT_PROCS"
+	fi
 }
 
 pid_ok() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -405,6 +428,13 @@ sc_relay() {
 		skip relay "no event_cursors table (schema/003_realtime.sql missing)"
 		return
 	fi
+	# Start from an idle relay: earlier scenarios' events all published.
+	for _ in $(seq 1 300); do
+		[ "$(q "SELECT NOT EXISTS (SELECT 1 FROM events WHERE seq IS NULL)
+		    AND NOT EXISTS (SELECT 1 FROM event_cursors
+		    WHERE published < assigned)")" = t ] && break
+		sleep 0.1
+	done
 	base=$(q "SELECT coalesce((SELECT published FROM event_cursors WHERE tenant_id = '$TID'), 0)")
 	pp=$(pushd_pid); p0=$(ticks $pp)
 	log "relay: $n events inserted in bulk"
@@ -427,6 +457,7 @@ sc_relay() {
 		put relay pushd "$(python3 -c "import json; n=$n; d=$done_at-$t1; print(json.dumps({'events': n, 'insert_s': round($t1-$t0,3), 'seconds': round(d,3), 'events_per_s': round(n/d,1), 'cpu_us_per_event': round(($p1-$p0)/$HZ/n*1e6,1)}))")"
 	fi
 	put relay pushd_peak_rss_kb "$(hwm $pp)"
+	put relay pushd_rss_anon_kb "$(anon $pp)"
 	# The same frames POSTed straight to the publisher, one connection
 	# like wa-pushd's.
 	frame=$(q "SELECT wa_event_frame(seq, name, data) FROM events
@@ -489,7 +520,7 @@ print(json.dumps({"p50": round(a["p50_ms"]-g["p50_ms"],3), "p99": round(a["p99_m
 	wait $sp
 	put send slow_200ms_c64 "$(cat "$T/slow.json")"
 	# Each API request slot (process x thread) holds one send for 200 ms.
-	put send api_slots "$((WA_API_PROCS * WA_FCGI_THREADS))"
+	put send api_slots "$((WA_API_PROCS * WA_API_THREADS))"
 	stack_regraph "http://127.0.0.1:$GRAPH_PORT"
 }
 

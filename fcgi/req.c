@@ -361,6 +361,14 @@ req_finish(struct req *r)
 }
 
 void
+req_after_reply(struct req *r, void (*fn)(struct worker *, void *),
+    void *arg)
+{
+	r->after = fn;
+	r->after_arg = arg;
+}
+
+void
 req_serve(struct worker *w, void *fcgx)
 {
 	struct req	r;
@@ -370,6 +378,13 @@ req_serve(struct worker *w, void *fcgx)
 	if (!r.replied)
 		reply_error(&r, 500, "internal", "no reply");
 	req_finish(&r);
+	if (r.after != NULL) {
+		/* Ends the FastCGI request now, so nginx has the whole reply;
+		 * the caller's own FCGX_Finish_r() is then a no-op (as it is
+		 * for FCGX_Accept_r(), which finishes the request again). */
+		FCGX_Finish_r(fcgx);
+		r.after(w, r.after_arg);
+	}
 }
 
 struct json_object *

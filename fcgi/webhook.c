@@ -17,6 +17,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
+#include "poll_send.h"
 #include "req.h"
 #include "sig.h"
 #include "util.h"
@@ -35,7 +36,9 @@ enum { COUNT_UNPLACED = 7 };
 static const struct db_stmt ingest = { "webhook_ingest",
 	"SELECT j->>'messages', j->>'statuses', j->>'reactions',"
 	" j->>'edits', j->>'duplicates', j->>'events', j->>'logged',"
-	" j->>'unplaced' FROM wa_webhook_ingest($1::jsonb) AS s(j)" };
+	" j->>'unplaced', j->'polls_to_send'"
+	" FROM wa_webhook_ingest($1::jsonb) AS s(j)" };
+enum { COL_POLLS = 8 };	/* ids of polls whose question is to be sent */
 
 static const struct db_stmt keep_raw = { "webhook_keep_raw",
 	"INSERT INTO webhook_log (reason, raw, detail)"
@@ -296,6 +299,7 @@ webhook_receive(struct req *r)
 		return reply_db_error(r);
 	}
 	st = reply_counts(r, res);
+	poll_send_after_ingest(r, db_val(res, 0, COL_POLLS));
 	db_res_free(res);
 	return st;
 }

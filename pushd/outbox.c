@@ -4,6 +4,7 @@
  * schema/003_realtime.sql for the cursors. */
 #include "outbox.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,9 @@
 /* The batch size is part of the SQL text, not a parameter: with LIMIT $1
  * the cached generic plan guesses a large batch and hash-joins the whole
  * events table on every call. */
-#define OUTBOX_BATCH_SQL	"500"
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
+#define OUTBOX_BATCH_SQL	STR(OUTBOX_BATCH)
 
 /* The relay lock: one key for every wa-pushd of a database. */
 static const struct db_stmt take_lock = { "outbox_take_lock",
@@ -29,27 +32,38 @@ static const struct db_stmt take_lock = { "outbox_take_lock",
 
 /* `seq IS NULL` rather than `id > cursor`: an event whose transaction
  * commits after later ids were numbered is numbered when it shows up.
- * Numbering, counters and events commit together in this one statement. */
+ * Numbering, counters and events commit together in this one statement.
+ *
+ * The scan starts at $1, a transaction id below which no event can still
+ * be unnumbered (see next_low()), not at the start of the index: numbered
+ * events leave dead entries there that only VACUUM removes, and while any
+ * long snapshot (a backup, a report) holds them back every batch would
+ * walk all of them again. Order is (xact, id): a transaction's events stay
+ * in the order it wrote them. The UPDATE joins on id alone: with `seq IS
+ * NULL` there too, stale statistics (a bulk insert not yet analyzed) made
+ * the planner walk the whole partial index once per row. */
 static const struct db_stmt assign = { "outbox_assign",
 	"WITH batch AS ("
-	"  SELECT id, tenant_id FROM events WHERE seq IS NULL"
-	"  ORDER BY id LIMIT " OUTBOX_BATCH_SQL
+	"  SELECT id, tenant_id, xact FROM events"
+	"  WHERE seq IS NULL AND xact >= $1::xid8"
+	"  ORDER BY xact, id LIMIT " OUTBOX_BATCH_SQL
 	"), numbered AS ("
-	"  SELECT b.id, b.tenant_id, coalesce(c.assigned, 0) +"
-	"    row_number() OVER (PARTITION BY b.tenant_id ORDER BY b.id) AS seq"
+	"  SELECT b.id, b.tenant_id, b.xact, coalesce(c.assigned, 0) +"
+	"    row_number() OVER (PARTITION BY b.tenant_id"
+	"    ORDER BY b.xact, b.id) AS seq"
 	"  FROM batch b LEFT JOIN event_cursors c USING (tenant_id)"
 	"), counters AS ("
 	"  INSERT INTO event_cursors (tenant_id, assigned)"
 	"  SELECT tenant_id, max(seq) FROM numbered GROUP BY tenant_id"
 	"  ON CONFLICT (tenant_id) DO UPDATE SET assigned = excluded.assigned"
 	"), numbered_events AS ("
-	"  UPDATE events e SET seq = n.seq FROM numbered n"
-	"  WHERE e.id = n.id AND e.seq IS NULL"
-	"  RETURNING e.id, e.tenant_id, e.seq, e.name, e.data"
+	"  UPDATE events e SET seq = n.seq FROM numbered n WHERE e.id = n.id"
+	"  RETURNING e.id, e.tenant_id, e.seq, e.name, e.data, e.xact"
 	")"
 	" SELECT tenant_id, seq, to_json(name)::text,"
-	"   wa_event_frame(seq, name, data)"
-	" FROM numbered_events ORDER BY id" };
+	"   wa_event_frame(seq, name, data), xact::text,"
+	"   pg_snapshot_xmin(pg_current_snapshot())::text"
+	" FROM numbered_events ORDER BY xact, id" };
 
 static const struct db_stmt unpublished = { "outbox_unpublished",
 	"SELECT e.tenant_id, e.seq, to_json(e.name)::text,"
@@ -69,14 +83,20 @@ struct mark {
 	long long	 seq;
 };
 
+/* What the connection is busy with: one statement at a time. */
+enum inflight { IDLE, MARKS, ASSIGN };
+
 struct outbox {
 	struct db	*db;
 	int		 pid;		/* backend that holds the lock, or 0 */
-	int		 inflight;	/* a cursor update awaits its result */
+	enum inflight	 inflight;
+	struct db_res	*next;		/* a batch numbered ahead of time */
+	uint64_t	 low;		/* no unnumbered event below this xact */
+	char		 low_s[24];
 	struct mark	*marks;		/* acknowledged, not yet sent */
 	size_t		 nmarks, cap;
 	struct buf	 tenants, seqs;	/* array literals, reused */
-	int64_t		 sent_ms;	/* when the last update was sent */
+	int64_t		 checked_ms;	/* last look at the connection */
 };
 
 struct outbox *
@@ -93,6 +113,7 @@ outbox_free(struct outbox *ob)
 {
 	if (ob == NULL)
 		return;
+	db_res_free(ob->next);
 	free(ob->marks);
 	buf_free(&ob->tenants);
 	buf_free(&ob->seqs);
@@ -134,8 +155,12 @@ outbox_owned(const struct outbox *ob)
 void
 outbox_reset(struct outbox *ob)
 {
-	ob->inflight = 0;
+	ob->inflight = IDLE;
 	ob->nmarks = 0;
+	ob->low = 0;		/* a new session scans everything once */
+	/* Numbered but unpublished: the stored cursors bring it back. */
+	db_res_free(ob->next);
+	ob->next = NULL;
 }
 
 int
@@ -150,47 +175,31 @@ outbox_drain(struct outbox *ob)
 	return n;
 }
 
-static struct db_res *
-fetch(struct outbox *ob, const struct db_stmt *s)
+/* Reads the result of the statement in flight (blocking): a batch is
+ * kept for outbox_assign(), a cursor update's result dropped. -1 when the
+ * connection is lost. */
+static int
+collect(struct outbox *ob)
 {
-	/* Never on a session that is not the lock holder: db_query would
-	 * reconnect a broken connection behind our back. */
-	if (!outbox_owned(ob))
-		return NULL;
-	return db_query(ob->db, s, 0, NULL);
-}
+	enum inflight	 what = ob->inflight;
+	struct db_res	*res;
 
-struct db_res *
-outbox_assign(struct outbox *ob)
-{
-	return fetch(ob, &assign);
-}
-
-struct db_res *
-outbox_unpublished(struct outbox *ob)
-{
-	return fetch(ob, &unpublished);
-}
-
-void
-outbox_mark(struct outbox *ob, const char *tenant, const char *seq)
-{
-	long long	 n = atoll(seq);
-	size_t		 i;
-
-	/* Few tenants per batch, and the latest is the likeliest. */
-	for (i = ob->nmarks; i > 0; i--)
-		if (strcmp(ob->marks[i - 1].tenant, tenant) == 0) {
-			if (ob->marks[i - 1].seq < n)
-				ob->marks[i - 1].seq = n;
-			return;
-		}
-	if (ob->nmarks == ob->cap) {
-		ob->cap = ob->cap != 0 ? ob->cap * 2 : 64;
-		ob->marks = xrealloc(ob->marks, ob->cap * sizeof(*ob->marks));
+	ob->inflight = IDLE;
+	if ((res = db_wait_result(ob->db)) != NULL) {
+		if (what == ASSIGN)
+			ob->next = res;
+		else
+			db_res_free(res);
+		return 0;
 	}
-	snprintf(ob->marks[ob->nmarks].tenant, UUID_LEN + 1, "%s", tenant);
-	ob->marks[ob->nmarks++].seq = n;
+	if (!outbox_owned(ob) || db_error(ob->db) == DB_EUNAVAIL)
+		return -1;
+	/* A failed batch is numbered again by the next outbox_assign(); a
+	 * lost cursor update only costs duplicates after a crash, and the
+	 * next one carries later ids. */
+	log_warn("outbox: %s failed: %s", what == ASSIGN ? "numbering" :
+	    "cursor update", db_errmsg(ob->db));
+	return 0;
 }
 
 /* Sends the pending marks as one UPDATE; the result is read later. */
@@ -215,38 +224,134 @@ send_marks(struct outbox *ob)
 	if (!outbox_owned(ob) || db_send(ob->db, &set_published, 2, v) != 0)
 		return -1;
 	ob->nmarks = 0;
-	ob->inflight = 1;
-	ob->sent_ms = now_ms();
+	ob->inflight = MARKS;
 	return 0;
 }
 
 int
 outbox_flush(struct outbox *ob, int wait)
 {
-	struct db_res	*res;
-	int		 ready;
+	int	ready;
 
-	for (;;) {
-		if (ob->inflight) {
-			if (!wait && (ready = db_result_ready(ob->db)) <= 0)
-				return ready;	/* 0: still running; -1: lost */
-			ob->inflight = 0;
-			if ((res = db_wait_result(ob->db)) != NULL)
-				db_res_free(res);
-			else if (!outbox_owned(ob) ||
-			    db_error(ob->db) == DB_EUNAVAIL)
+	if (wait) {
+		while (ob->inflight != IDLE || ob->nmarks > 0)
+			if ((ob->inflight != IDLE && collect(ob) != 0) ||
+			    (ob->inflight == IDLE && ob->nmarks > 0 &&
+			    send_marks(ob) != 0))
 				return -1;
-			else	/* only costs duplicates after a crash */
-				log_warn("outbox: cursor update failed: %s",
-				    db_errmsg(ob->db));
-		}
-		if (ob->nmarks == 0 || (!wait &&
-		    now_ms() - ob->sent_ms < OUTBOX_MARK_MS))
-			/* Reading input notices a lost connection. */
-			return wait || db_consume(ob->db) == 0 ? 0 : -1;
-		if (send_marks(ob) != 0)
-			return -1;
-		if (!wait)
-			return 0;
+		return 0;
 	}
+	/* Called after every frame: look at the connection only every
+	 * OUTBOX_MARK_MS, a system call per frame costs more than the
+	 * frame. */
+	if (now_ms() - ob->checked_ms < OUTBOX_MARK_MS)
+		return 0;
+	ob->checked_ms = now_ms();
+	if (ob->inflight != IDLE) {
+		if ((ready = db_result_ready(ob->db)) <= 0)
+			return ready;	/* 0: still running; -1: lost */
+		if (collect(ob) != 0)
+			return -1;
+	}
+	if (ob->nmarks == 0)	/* reading input notices a lost link */
+		return db_consume(ob->db) == 0 ? 0 : -1;
+	return send_marks(ob);
+}
+
+/* Where the next scan may start, from the batch just numbered. Events
+ * not in it are either visible and after its last row (when it was full),
+ * or written by transactions still running when its snapshot was taken,
+ * whose ids are >= that snapshot's xmin; later ones get larger ids. */
+static void
+next_low(struct outbox *ob, const struct db_res *res)
+{
+	int		 n = db_rows(res);
+	const char	*v;
+	uint64_t	 low;
+
+	if (n == 0 || (v = db_val(res, n - 1, OUTBOX_XMIN)) == NULL)
+		return;
+	low = strtoull(v, NULL, 10);
+	if (n == OUTBOX_BATCH && (v = db_val(res, n - 1, OUTBOX_XACT)) !=
+	    NULL && strtoull(v, NULL, 10) < low)
+		low = strtoull(v, NULL, 10);
+	if (low > ob->low)
+		ob->low = low;
+}
+
+static const char *
+low_param(struct outbox *ob)
+{
+	snprintf(ob->low_s, sizeof(ob->low_s), "%llu",
+	    (unsigned long long)ob->low);
+	return ob->low_s;
+}
+
+int
+outbox_prefetch(struct outbox *ob)
+{
+	const char	*v[1];
+
+	if (ob->inflight != IDLE || ob->next != NULL)
+		return 0;
+	v[0] = low_param(ob);
+	if (!outbox_owned(ob) || db_send(ob->db, &assign, 1, v) != 0)
+		return -1;
+	ob->inflight = ASSIGN;
+	return 0;
+}
+
+struct db_res *
+outbox_assign(struct outbox *ob)
+{
+	struct db_res	*res;
+	const char	*v[1];
+
+	/* The batch numbered ahead of time, if any, comes first: its ids
+	 * follow those being published. */
+	while (ob->next == NULL && ob->inflight == ASSIGN)
+		if (collect(ob) != 0)
+			return NULL;
+	if ((res = ob->next) != NULL)
+		ob->next = NULL;
+	/* Never on a session that is not the lock holder: db_query would
+	 * reconnect a broken connection behind our back. */
+	else if (outbox_flush(ob, 1) != 0 || !outbox_owned(ob))
+		return NULL;
+	else {
+		v[0] = low_param(ob);
+		if ((res = db_query(ob->db, &assign, 1, v)) == NULL)
+			return NULL;
+	}
+	next_low(ob, res);
+	return res;
+}
+
+struct db_res *
+outbox_unpublished(struct outbox *ob)
+{
+	if (outbox_flush(ob, 1) != 0 || !outbox_owned(ob))
+		return NULL;
+	return db_query(ob->db, &unpublished, 0, NULL);
+}
+
+void
+outbox_mark(struct outbox *ob, const char *tenant, const char *seq)
+{
+	long long	 n = atoll(seq);
+	size_t		 i;
+
+	/* Few tenants per batch, and the latest is the likeliest. */
+	for (i = ob->nmarks; i > 0; i--)
+		if (strcmp(ob->marks[i - 1].tenant, tenant) == 0) {
+			if (ob->marks[i - 1].seq < n)
+				ob->marks[i - 1].seq = n;
+			return;
+		}
+	if (ob->nmarks == ob->cap) {
+		ob->cap = ob->cap != 0 ? ob->cap * 2 : 64;
+		ob->marks = xrealloc(ob->marks, ob->cap * sizeof(*ob->marks));
+	}
+	snprintf(ob->marks[ob->nmarks].tenant, UUID_LEN + 1, "%s", tenant);
+	ob->marks[ob->nmarks++].seq = n;
 }

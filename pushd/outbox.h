@@ -14,6 +14,8 @@ enum {
 	OUTBOX_SEQ,		/* the frame's id */
 	OUTBOX_EVENT,		/* the event name as a JSON string */
 	OUTBOX_FRAME,		/* the frame, JSON text */
+	OUTBOX_XACT,		/* outbox_assign() only, for outbox.c */
+	OUTBOX_XMIN,
 };
 
 struct outbox	*outbox_new(struct db *);	/* borrows the connection */
@@ -30,9 +32,14 @@ void		 outbox_reset(struct outbox *);
 /* Discards the notifications received so far: they only say "look". */
 int		 outbox_drain(struct outbox *);
 
-/* Numbers a batch (up to 500) of unsequenced events and commits: rows as
- * above. NULL on error (see outbox_owned()). */
+#define OUTBOX_BATCH	500	/* events per query, at most */
+
+/* Numbers a batch of unsequenced events and commits: rows as above. NULL
+ * on error (see outbox_owned()). */
 struct db_res	*outbox_assign(struct outbox *);
+/* Starts numbering the next batch in the background, so the database
+ * works while we publish; outbox_assign() returns it. */
+int		 outbox_prefetch(struct outbox *);
 /* A batch of events numbered but never acknowledged by nginx (after a
  * crash or a takeover), per tenant in order. */
 struct db_res	*outbox_unpublished(struct outbox *);

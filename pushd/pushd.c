@@ -22,6 +22,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "relay.h"
+#include "timers.h"
 #include "util.h"
 
 #define SWEEP_MS	1000	/* look without a NOTIFY this often */
@@ -209,12 +210,14 @@ cycle(struct pushd *p)
 	int		 i, n, rc = 1;
 
 	outbox_drain(p->ob);
-	if (outbox_flush(p->ob, 1) != 0)
-		return -1;
 	res = p->recovering ? outbox_unpublished(p->ob) :
 	    outbox_assign(p->ob);
 	if (res == NULL)
 		return outbox_owned(p->ob) && db_connected(p->db) ? -2 : -1;
+	/* A full batch says more are waiting: number them meanwhile. */
+	if (!p->recovering && db_rows(res) == OUTBOX_BATCH &&
+	    outbox_prefetch(p->ob) != 0)
+		rc = outbox_owned(p->ob) && db_connected(p->db) ? 1 : -1;
 	if ((n = db_rows(res)) == 0 && p->recovering) {
 		if (p->recovered > 0)
 			log_info("re-published %lld events numbered before "
@@ -255,7 +258,8 @@ idle(struct pushd *p)
 	if (outbox_flush(p->ob, 1) != 0 || (pfd.fd = db_socket(p->db)) < 0)
 		return -1;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, SWEEP_MS) > 0 && db_consume(p->db) != 0)
+	if (poll(&pfd, 1, timers_wait(SWEEP_MS)) > 0 &&
+	    db_consume(p->db) != 0)
 		return -1;
 	return 0;
 }
@@ -275,6 +279,13 @@ run(struct pushd *p)
 				delay = backoff(delay);
 			} else
 				delay = BACKOFF_MIN_MS;
+			continue;
+		}
+		/* Poll deadlines (timers.c): nothing of the outbox's may be in
+		 * flight, and only on the session that holds the lock. */
+		if (timers_due() && (outbox_flush(p->ob, 1) != 0 ||
+		    !outbox_owned(p->ob) || timers_run(p->db) != 0)) {
+			lost(p);
 			continue;
 		}
 		if ((rc = cycle(p)) == 1)

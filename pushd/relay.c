@@ -56,6 +56,9 @@ relay_open(const char *url)
 	curl_easy_setopt(rl->curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(rl->curl, CURLOPT_ERRORBUFFER, rl->curl_err);
 	curl_easy_setopt(rl->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Straight to nginx: an http_proxy in the environment must not
+	 * reroute (or leak) the publisher's traffic. */
+	curl_easy_setopt(rl->curl, CURLOPT_PROXY, "");
 	return rl;
 }
 

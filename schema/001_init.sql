@@ -126,9 +126,14 @@ CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL;
 
 -- Emits an event: the row, and a wake-up for wa-pushd at commit. The
 -- notification carries no payload: NOTIFY folds identical ones within a
--- transaction, so a batch of events costs one wake-up.
+-- transaction, so a batch of events costs one wake-up. PL/pgSQL, not SQL:
+-- a SQL function that cannot be inlined (an INSERT cannot) is parsed and
+-- planned again on every call, which cost more than the insert itself;
+-- PL/pgSQL keeps both statements' plans for the session.
 CREATE FUNCTION wa_emit(p_tenant uuid, p_name text, p_data jsonb)
-RETURNS void LANGUAGE sql AS $$
-	INSERT INTO events (tenant_id, name, data) VALUES (p_tenant, p_name, p_data);
-	SELECT pg_notify('wa_events', '');
-$$;
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO events (tenant_id, name, data)
+	VALUES (p_tenant, p_name, p_data);
+	PERFORM pg_notify('wa_events', '');
+END $$;

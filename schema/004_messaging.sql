@@ -90,6 +90,81 @@ BEGIN
 	idem := 'new';
 END $$;
 
+-- What a send checks, read in one go (plpgsql: its queries' plans are
+-- cached per session, where the same SQL sent from C was planned again on
+-- every call). tenant_found false: no such tenant, nothing else set.
+-- window_ok is false only for a free-form send (p_free_form) to a contact
+-- outside the 24-hour window of a tenant with window_check on. media_* are
+-- p_media's row of this tenant (media_found false when there is none).
+CREATE FUNCTION wa_send_check(p_tenant uuid, p_wa_id text,
+    p_free_form boolean, p_media uuid, p_reply_to text, p_react_to text,
+    OUT tenant_found boolean, OUT access_token text,
+    OUT phone_number_id text, OUT catalog_id text, OUT window_ok boolean,
+    OUT media_found boolean, OUT wa_media_id text, OUT media_kind text,
+    OUT media_mime text, OUT media_filename text, OUT reply_ok boolean,
+    OUT react_ok boolean)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_check	boolean;
+BEGIN
+	SELECT t.access_token, t.phone_number_id, t.catalog_id,
+	    coalesce(t.settings->>'window_check', 'true') <> 'false'
+	INTO access_token, phone_number_id, catalog_id, v_check
+	FROM tenants t WHERE t.id = p_tenant;
+	tenant_found := FOUND;
+	IF NOT tenant_found THEN
+		RETURN;
+	END IF;
+	window_ok := NOT (p_free_form AND v_check) OR EXISTS (SELECT 1
+	    FROM contacts c WHERE c.tenant_id = p_tenant AND
+	    c.wa_id = p_wa_id AND
+	    c.last_inbound_at > now() - interval '24 hours');
+	media_found := false;
+	IF p_media IS NOT NULL THEN
+		SELECT md.wa_media_id, md.kind, md.mime_type, md.filename
+		INTO wa_media_id, media_kind, media_mime, media_filename
+		FROM media md WHERE md.tenant_id = p_tenant AND
+		    md.id = p_media;
+		media_found := FOUND;
+	END IF;
+	reply_ok := p_reply_to IS NULL OR EXISTS (SELECT 1 FROM messages x
+	    WHERE x.tenant_id = p_tenant AND x.wamid = p_reply_to);
+	react_ok := p_react_to IS NULL OR EXISTS (SELECT 1 FROM messages x
+	    WHERE x.tenant_id = p_tenant AND x.wamid = p_react_to);
+END $$;
+
+-- wa_send_check and wa_send_begin in one round trip: when every check
+-- passes (and p_media, if given, exists), the message is stored as
+-- wa_send_begin does, its media columns taken from p_media's row;
+-- otherwise msg_id and idem stay NULL and the check columns say why.
+-- The caller checks what SQL cannot (the media's kind against the
+-- message's) beforehand with wa_send_check.
+CREATE FUNCTION wa_send_begin_checked(p_tenant uuid, p_wa_id text,
+    p_free_form boolean, p_media uuid, p_reply_to text, p_react_to text,
+    p_type text, p_text text, p_content jsonb, p_raw jsonb, p_key text,
+    p_hash text,
+    OUT tenant_found boolean, OUT access_token text,
+    OUT phone_number_id text, OUT catalog_id text, OUT window_ok boolean,
+    OUT media_found boolean, OUT wa_media_id text, OUT media_kind text,
+    OUT media_mime text, OUT media_filename text, OUT reply_ok boolean,
+    OUT react_ok boolean, OUT msg_id bigint, OUT idem text,
+    OUT idem_status int, OUT idem_body text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	SELECT * INTO tenant_found, access_token, phone_number_id,
+	    catalog_id, window_ok, media_found, wa_media_id, media_kind,
+	    media_mime, media_filename, reply_ok, react_ok
+	FROM wa_send_check(p_tenant, p_wa_id, p_free_form, p_media,
+	    p_reply_to, p_react_to);
+	IF NOT (tenant_found AND window_ok AND reply_ok AND react_ok AND
+	    (p_media IS NULL OR media_found)) THEN
+		RETURN;
+	END IF;
+	SELECT * INTO msg_id, idem, idem_status, idem_body
+	FROM wa_send_begin(p_tenant, p_wa_id, p_type, p_text, p_content,
+	    p_reply_to, p_raw, wa_media_id, media_mime, p_key, p_hash);
+END $$;
+
 -- After the Graph call, in one transaction: the wamid (accepted) or the
 -- failure, the message_outgoing event (sent or failed, so every agent's
 -- screen shows it; for a reaction: the reactions row and a 'reaction'

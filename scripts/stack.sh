@@ -79,7 +79,11 @@ load_config() {
 	export WA_LOG_LEVEL=${WA_LOG_LEVEL:-info}
 	export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-4}
 	export WA_API_PROCS=${WA_API_PROCS:-2}
-	export WA_FCGI_THREADS=${WA_FCGI_THREADS:-4}
+	# Threads per process. A webhook waits only on a commit; an API
+	# request may wait hundreds of ms on Meta, so that pool needs more
+	# request slots (each thread holds one database connection).
+	export WA_WEBHOOK_THREADS=${WA_WEBHOOK_THREADS:-${WA_FCGI_THREADS:-4}}
+	export WA_API_THREADS=${WA_API_THREADS:-${WA_FCGI_THREADS:-32}}
 	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-nchan}
 	export WA_BIN_DIR=${WA_BIN_DIR:-$ROOT/bin}
 	export WA_SCHEMA_DIR=${WA_SCHEMA_DIR:-$ROOT/schema}
@@ -221,20 +225,20 @@ sim_stop() { kill_pidfile "$RUN/run/graphsim.pid"; }
 
 # --- wa-fcgi pools ------------------------------------------------------------
 
-fcgi_pool_start() {	# fcgi_pool_start NAME PROCS
-	local name=$1 procs=$2 sock="$RUN/run/$1.sock" own=()
+fcgi_pool_start() {	# fcgi_pool_start NAME PROCS THREADS
+	local name=$1 procs=$2 threads=$3 sock="$RUN/run/$1.sock" own=()
 	pid_alive "$(head -n1 "$RUN/run/fcgi-$name.pid" 2>/dev/null)" && return 0
 	rm -f "$sock"
 	[ $IS_ROOT -eq 1 ] && own=(-u "$APP_OSUSER" -g "$APP_OSUSER" -U "$APP_OSUSER" -G "$APP_OSUSER")
-	WA_POOL=$name WA_LOG_FILE="$RUN/log/wa-fcgi-$name.log" \
+	WA_POOL=$name WA_FCGI_THREADS=$threads WA_LOG_FILE="$RUN/log/wa-fcgi-$name.log" \
 	    spawn-fcgi -s "$sock" -M 0660 "${own[@]}" -F "$procs" \
 	    -P "$RUN/run/fcgi-$name.pid" -- "$RUN/bin/wa-fcgi" >/dev/null \
 	    || die "spawn-fcgi $name failed (log/wa-fcgi-$name.log)"
 }
 
 fcgi_start() {
-	fcgi_pool_start webhook "$WA_WEBHOOK_PROCS"
-	fcgi_pool_start api "$WA_API_PROCS"
+	fcgi_pool_start webhook "$WA_WEBHOOK_PROCS" "$WA_WEBHOOK_THREADS"
+	fcgi_pool_start api "$WA_API_PROCS" "$WA_API_THREADS"
 }
 
 fcgi_stop() {
@@ -247,8 +251,13 @@ fcgi_stop() {
 pushd_start() {
 	local cmd=("$RUN/bin/wa-pushd")
 	pid_alive "$(cat "$RUN/run/pushd.pid" 2>/dev/null)" && return 0
-	[ $IS_ROOT -eq 1 ] && cmd=(setpriv --reuid="$APP_OSUSER" \
-	    --regid="$APP_OSUSER" --init-groups -- "${cmd[@]}")
+	# wa-pushd reopens its log on SIGHUP as www-data: it must own it.
+	touch "$RUN/log/wa-pushd.log"
+	if [ $IS_ROOT -eq 1 ]; then
+		chown "$APP_OSUSER" "$RUN/log/wa-pushd.log"
+		cmd=(setpriv --reuid="$APP_OSUSER" --regid="$APP_OSUSER" \
+		    --init-groups -- "${cmd[@]}")
+	fi
 	# setsid and setpriv exec, so $! is wa-pushd itself.
 	WA_LOG_FILE="$RUN/log/wa-pushd.log" setsid "${cmd[@]}" </dev/null \
 	    >>"$RUN/log/wa-pushd.log" 2>&1 &

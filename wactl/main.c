@@ -20,7 +20,7 @@ static const struct cmd cmds[] = {
 	{ NULL, "migrate", cmd_migrate, "migrate", 1 },
 	{ "tenant", "add", cmd_tenant_add, "tenant add --name N "
 	    "--phone-number-id P --waba-id W --access-token T "
-	    "[--catalog-id C] [--display-phone D]", 1 },
+	    "[--catalog-id C] [--display-phone D] [--poll on|off]", 1 },
 	{ "tenant", "list", cmd_tenant_list, "tenant list", 1 },
 	{ "user", "add", cmd_user_add, "user add --email E --password-stdin "
 	    "--tenant ID [--role owner|agent] [--if-missing]", 1 },

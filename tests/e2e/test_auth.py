@@ -4,7 +4,6 @@ import base64
 import hashlib
 import hmac
 import json
-import statistics
 import time
 
 import requests
@@ -70,10 +69,11 @@ def test_login_for_unknown_email_takes_as_long_as_a_wrong_password(stack, tenant
         status, _, _ = login_from(stack, "127.0.0.14", email, "wrong-password")
         assert status == 401
         return time.perf_counter() - t
-    known = statistics.median(timed(tenant.email) for _ in range(4))
-    unknown = statistics.median(timed("ghost-%d@example.com" % i) for i in range(4))
-    # Without the dummy hash an unknown email answers ~30x faster.
-    assert unknown > known * 0.4, (known, unknown)
+    known = [timed(tenant.email) for _ in range(5)]
+    unknown = [timed("ghost-%d@example.com" % i) for i in range(5)]
+    # Without the dummy hash an unknown email answers ~30x faster. The
+    # fastest of each set is the least disturbed by a busy machine.
+    assert min(unknown) > min(known) * 0.3, (known, unknown)
 
 
 def test_login_attempts_are_rate_limited_per_address(stack):

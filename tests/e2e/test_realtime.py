@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 
-import psycopg2
 import pytest
 import requests
 import websocket
@@ -582,3 +581,46 @@ def test_pushd_stops_cleanly_on_sigterm(stack, tenant):
         stack.ctl("start", "pushd")
     with open(os.path.join(stack.run_dir, "log", "wa-pushd.log")) as f:
         assert "stopped: published=" in f.read()
+
+
+def test_pushd_reconnects_after_the_database_restarts(stack, tenant):
+    ws = connect(stack, tenant)
+    try:
+        emit(stack, tenant.id, n=0)
+        assert recv_frames(ws, 1)[0]["id"] == 1
+        stack.ctl("stop", "pg")
+        stack.ctl("start", "pg")
+        emit(stack, tenant.id, n=1)
+        got = recv_frames(ws, 1, timeout=5)
+        assert [(f["id"], f["data"]) for f in got] == [(2, {"n": 1})]
+    finally:
+        ws.close()
+        stack.ctl("start", "pg")
+        # Each responder thread would answer one 503 on its dead
+        # connection before reconnecting: spare the tests that follow.
+        stack.ctl("stop", "fcgi")
+        stack.ctl("start", "fcgi")
+    with open(os.path.join(stack.run_dir, "log", "wa-pushd.log")) as f:
+        log = f.read()
+    assert "db: connection lost" in log and "db: reconnected" in log
+
+
+def test_pushd_reopens_its_log_on_sighup(stack, tmp_path):
+    # A second wa-pushd (a standby: the stack's holds the lock) with a log
+    # file of its own, as logrotate would see it.
+    log = tmp_path / "wa-pushd.log"
+    env = dict(os.environ)
+    env.update(stack.env)
+    env["WA_LOG_FILE"] = str(log)
+    p = subprocess.Popen([os.path.join(stack.env["WA_BIN_DIR"], "wa-pushd")],
+                         env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: log.exists() and "standby" in log.read_text())
+        log.rename(tmp_path / "wa-pushd.log.1")
+        p.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: log.exists() and "log reopened" in log.read_text())
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
+    assert "stopped" in log.read_text()
