@@ -45,9 +45,11 @@ int	api_conversations_list(struct req *);
 int	api_conversations_get(struct req *);
 int	api_conversations_delete(struct req *);
 
-/* api_media.c */
+/* api_media_upload.c */
 int	api_media_upload(struct req *);
 int	api_media_upload_auth(struct req *);
+
+/* api_media.c */
 int	api_media_get(struct req *);
 int	api_media_delete(struct req *);
 

@@ -377,11 +377,16 @@ start)
 	;;
 run)
 	load_config fresh
-	trap 'echo; log "stopping"; stop_all; exit 0' INT TERM
+	TAIL_PID=
+	# A background job of a script ignores SIGINT, so the log tail is
+	# stopped by pid.
+	trap 'echo; log "stopping"; [ -n "$TAIL_PID" ] && kill "$TAIL_PID";
+	    stop_all; exit 0' INT TERM
 	start_all
 	banner
 	echo "  Ctrl-C stops everything."
 	tail -n0 -F "$RUN"/log/*.log 2>/dev/null &
+	TAIL_PID=$!
 	wait
 	;;
 stop)
