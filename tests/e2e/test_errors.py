@@ -113,3 +113,17 @@ def test_wactl_errors_go_to_stderr_with_nonzero_exit(stack):
 def test_wactl_never_prints_access_tokens(stack, tenant):
     out = stack.wactl("tenant", "list").stdout
     assert tenant.pnid in out and tenant.access_token not in out
+
+
+def test_wactl_with_nothing_set_finds_the_stack_env_above_it(stack, tenant, tmp_path):
+    """`bin/wactl` run from a checkout reads `var/stack.env` beside `bin/`."""
+    import shutil
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "var").mkdir()
+    shutil.copy(stack.wactl_path, tmp_path / "bin" / "wactl")
+    shutil.copy(os.path.join(stack.run_dir, "stack.env"), tmp_path / "var" / "stack.env")
+    env = {"PATH": os.environ["PATH"], "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")}
+    p = subprocess.run([str(tmp_path / "bin" / "wactl"), "tenant", "list"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert tenant.id in p.stdout
