@@ -1,7 +1,9 @@
-/* fcgi/outbox_msg.c: one outgoing message, in three database round trips:
- * what the tenant may reference (send_ctx), the pending row and the
- * idempotency claim (wa_send_begin), and after Meta answered, the update
- * with its event (wa_send_finish). */
+/* fcgi/outbox_msg.c: one outgoing message, in two database round trips:
+ * the checks, the idempotency claim and the pending row
+ * (wa_send_begin_checked), and after Meta answered, the update with its
+ * event (wa_send_finish). Media and catalog messages take a third, before
+ * those (the same function, checks only): their payload needs the
+ * database's answer before it is stored. */
 #include "outbox_msg.h"
 
 #include <stdio.h>
@@ -21,30 +23,21 @@
 
 #define IDEM_KEY_MAX	255
 
-/* Everything a send checks, in one query; $3 (media) is a valid uuid or
- * NULL. The tenant's number and token come only from r->tenant_id. */
-static const struct db_stmt send_ctx = { "outbox_send_ctx",
-	"SELECT t.access_token, t.phone_number_id, t.catalog_id,"
-	" coalesce(t.settings->>'window_check', 'true') <> 'false',"
-	" EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = t.id"
-	"  AND c.wa_id = $2 AND c.last_inbound_at > now() - interval '24h'),"
-	" md.id IS NOT NULL, md.wa_media_id, md.kind, md.mime_type,"
-	" md.filename,"
-	" $4::text IS NULL OR EXISTS (SELECT 1 FROM messages x"
-	"  WHERE x.tenant_id = t.id AND x.wamid = $4),"
-	" $5::text IS NULL OR EXISTS (SELECT 1 FROM messages x"
-	"  WHERE x.tenant_id = t.id AND x.wamid = $5)"
-	" FROM tenants t LEFT JOIN media md"
-	"  ON md.tenant_id = t.id AND md.id = $3::uuid"
-	" WHERE t.id = $1" };
+/* Checks only, and checks then store: the same columns (enum below); media
+ * ($4) is a valid uuid or NULL. The tenant's number and token come only
+ * from r->tenant_id. In PL/pgSQL, as plain SQL sent from here was planned
+ * anew on every call while the function's plans are cached per session. */
+static const struct db_stmt send_check = { "outbox_send_check",
+	"SELECT * FROM wa_send_begin_checked($1, $2, $3, $4, $5, $6, false,"
+	" NULL, NULL, NULL, NULL, NULL, NULL)" };
 
-enum { C_TOKEN, C_PNID, C_CATALOG, C_WINDOW_CHECK, C_IN_WINDOW,
-	C_MEDIA_FOUND, C_WA_MEDIA, C_KIND, C_MIME, C_FILENAME, C_REPLY_OK,
-	C_REACT_OK };
+static const struct db_stmt send_begin = { "outbox_send_begin_checked",
+	"SELECT * FROM wa_send_begin_checked($1, $2, $3, $4, $5, $6, true,"
+	" $7, $8, $9, $10, $11, $12)" };
 
-static const struct db_stmt send_begin = { "outbox_send_begin",
-	"SELECT * FROM wa_send_begin($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-	" $10, $11)" };
+enum { C_TENANT, C_TOKEN, C_PNID, C_CATALOG, C_WINDOW_OK, C_MEDIA_FOUND,
+	C_WA_MEDIA, C_KIND, C_MIME, C_FILENAME, C_REPLY_OK, C_REACT_OK,
+	C_MSG_ID, C_IDEM, C_IDEM_STATUS, C_IDEM_BODY };
 
 static const struct db_stmt send_finish = { "outbox_send_finish",
 	"SELECT wa_send_finish($1, $2, $3, $4, $5, $6, $7)" };
@@ -65,13 +58,14 @@ is_true(const char *v)
 	return v != NULL && v[0] == 't';
 }
 
-/* 0 when the message may go (media resolved, catalog set), else the
- * status already replied. */
+/* 0 when the message may go, else the status replied. Pure: runs on
+ * either statement's row, so a check that failed only in
+ * wa_send_begin_checked (a race) is answered the same way. */
 static int
 check_refs(struct req *r, struct wa_msg *m, struct db_res *res)
 {
-	const char	*catalog = db_val(res, 0, C_CATALOG);
-
+	if (!is_true(db_val(res, 0, C_TENANT)))
+		return reply_error(r, 404, "tenant_not_found", "no such tenant");
 	if (m->media_id != NULL) {
 		if (!is_true(db_val(res, 0, C_MEDIA_FOUND)))
 			return reply_error(r, 404, "media_not_found",
@@ -80,8 +74,6 @@ check_refs(struct req *r, struct wa_msg *m, struct db_res *res)
 		    db_val(res, 0, C_MIME)) != 0)
 			return reply_error(r, 422, "invalid_field", "%s",
 			    m->err);
-		wa_msg_set_media(m, db_val(res, 0, C_WA_MEDIA),
-		    db_val(res, 0, C_FILENAME));
 	}
 	if (!is_true(db_val(res, 0, C_REPLY_OK)))
 		return reply_error(r, 404, "message_not_found",
@@ -89,17 +81,40 @@ check_refs(struct req *r, struct wa_msg *m, struct db_res *res)
 	if (!is_true(db_val(res, 0, C_REACT_OK)))
 		return reply_error(r, 404, "message_not_found",
 		    "message_id: no such message in this tenant");
-	if (m->needs_catalog && catalog == NULL)
+	if (m->needs_catalog && db_val(res, 0, C_CATALOG) == NULL)
 		return reply_error(r, 422, "invalid_field", "catalog_id: "
 		    "required: this tenant has no catalog configured");
-	if (m->needs_catalog)
-		wa_msg_set_catalog(m, catalog);
-	if (m->free_form && is_true(db_val(res, 0, C_WINDOW_CHECK)) &&
-	    !is_true(db_val(res, 0, C_IN_WINDOW)))
+	if (!is_true(db_val(res, 0, C_WINDOW_OK)))
 		return reply_error(r, 409, "outside_window", "the customer has "
 		    "not written in the last 24 hours, so WhatsApp only "
 		    "delivers a template now: use POST /api/v1/send/template");
 	return 0;
+}
+
+/* Media and catalog messages: their payload takes the database's media
+ * id and catalog, so these are read (and checked) before it is stored.
+ * 0, or the status replied. */
+static int
+resolve_refs(struct req *r, struct wa_msg *m, const char *media)
+{
+	const char	*v[] = { r->tenant_id, m->to, m->free_form ? "t" : "f",
+	    media, m->reply_to, m->react_to };
+	struct db_res	*res;
+	int		 st;
+
+	if ((res = db_query(r->w->db, &send_check, nitems(v), v)) == NULL)
+		return reply_db_error(r);
+	if ((st = check_refs(r, m, res)) == 0) {
+		if (m->media_id != NULL) {
+			wa_msg_set_media(m, db_val(res, 0, C_WA_MEDIA),
+			    db_val(res, 0, C_FILENAME));
+			m->media_id = media;	/* the string it was is gone */
+		}
+		if (m->needs_catalog)
+			wa_msg_set_catalog(m, db_val(res, 0, C_CATALOG));
+	}
+	db_res_free(res);
+	return st;
 }
 
 /* The Idempotency-Key header and the request's fingerprint; 0, or the
@@ -136,39 +151,47 @@ stored_content(const struct wa_msg *m)
 	return wrap;
 }
 
-/* Claims the key and stores the pending message. 0 with msg_id set, or
- * the status replied (a replay, or a duplicate still in flight). */
+/* Checks, claims the key and stores the pending message. 0 with *resp
+ * (the row, with the tenant's token and number) and msg_id set, or the
+ * status replied (refused, a replay, or a duplicate still in flight). */
 static int
-begin(struct req *r, struct wa_msg *m, struct db_res *ctx, const char *key,
-    const char *hash, char msg_id[24])
+begin(struct req *r, struct wa_msg *m, const char *media, const char *key,
+    const char *hash, struct db_res **resp, char msg_id[24])
 {
 	struct json_object	*content = stored_content(m);
-	const char		*v[] = { r->tenant_id, m->to, m->stored_type,
-	    m->text, json_object_to_json_string_ext(content,
-	    JSON_C_TO_STRING_PLAIN),
-	    m->reply_to, json_object_to_json_string_ext(m->payload,
-	    JSON_C_TO_STRING_PLAIN), m->media_id != NULL ?
-	    db_val(ctx, 0, C_WA_MEDIA) : NULL, m->media_id != NULL ?
-	    db_val(ctx, 0, C_MIME) : NULL, key, key != NULL ? hash : NULL };
+	const char		*v[] = { r->tenant_id, m->to,
+	    m->free_form ? "t" : "f", media, m->reply_to, m->react_to,
+	    m->stored_type, m->text, json_object_to_json_string_ext(content,
+	    JSON_C_TO_STRING_PLAIN), json_object_to_json_string_ext(
+	    m->payload, JSON_C_TO_STRING_PLAIN), key,
+	    key != NULL ? hash : NULL };
 	struct db_res		*res;
 	const char		*idem, *body;
 	int			 st;
 
+	*resp = NULL;
 	res = db_query(r->w->db, &send_begin, nitems(v), v);
 	json_object_put(content);
 	if (res == NULL)
 		return reply_db_error(r);
-	idem = db_val(res, 0, 1);
-	if (idem != NULL && strcmp(idem, "new") == 0) {
-		snprintf(msg_id, 24, "%s", db_val(res, 0, 0));
-		st = 0;
-	} else if (idem != NULL && strcmp(idem, "done") == 0) {
+	if (db_rows(res) != 1)
+		st = reply_error(r, 404, "tenant_not_found", "no such tenant");
+	else if ((idem = db_val(res, 0, C_IDEM)) == NULL) {
+		/* Refused: a reference vanished since resolve_refs. */
+		if ((st = check_refs(r, m, res)) == 0)
+			st = reply_error(r, 404, "media_not_found",
+			    "media_id: no such media in this tenant");
+	} else if (strcmp(idem, "new") == 0) {
+		snprintf(msg_id, 24, "%s", db_val(res, 0, C_MSG_ID));
+		*resp = res;
+		return 0;
+	} else if (strcmp(idem, "done") == 0) {
 		reply_header(r, "Idempotent-Replayed: true");
-		st = atoi(db_val(res, 0, 2));
-		body = db_val(res, 0, 3);
+		st = atoi(db_val(res, 0, C_IDEM_STATUS));
+		body = db_val(res, 0, C_IDEM_BODY);
 		st = body == NULL || *body == '\0' ? reply_empty(r, st) :
 		    reply_text(r, st, "application/json", body, strlen(body));
-	} else if (idem != NULL && strcmp(idem, "mismatch") == 0)
+	} else if (strcmp(idem, "mismatch") == 0)
 		st = reply_error(r, 422, "idempotency_key_reused",
 		    "Idempotency-Key: already used for a different request");
 	else
@@ -273,27 +296,28 @@ deliver(struct req *r, struct wa_msg *m, struct db_res *ctx,
 int
 outbox_msg_send(struct req *r, struct wa_msg *m, int reply)
 {
-	const char	*media = m->media_id != NULL &&
-	    uuid_valid(m->media_id) ? m->media_id : NULL;
-	const char	*v[] = { r->tenant_id, m->to, media, m->reply_to,
-	    m->react_to };
-	const char	*key;
-	char		 hash[SIG_HEX_LEN + 1], msg_id[24];
+	const char	*key, *media = NULL;
+	char		 hash[SIG_HEX_LEN + 1], msg_id[24], uuid[40];
 	struct db_res	*ctx;
 	int		 st;
 
-	if (m->media_id != NULL && media == NULL)
-		return reply_error(r, 404, "media_not_found",
-		    "media_id: no such media in this tenant");
+	/* A copy: wa_msg_set_media may replace the string m->media_id is
+	 * (a template header's "id"). */
+	if (m->media_id != NULL) {
+		if (!uuid_valid(m->media_id))
+			return reply_error(r, 404, "media_not_found",
+			    "media_id: no such media in this tenant");
+		snprintf(uuid, sizeof(uuid), "%s", m->media_id);
+		media = uuid;
+	}
 	if ((st = idem_key(r, &key, hash)) != 0)
 		return st;
-	if ((ctx = db_query(r->w->db, &send_ctx, nitems(v), v)) == NULL)
-		return reply_db_error(r);
-	if (db_rows(ctx) != 1)
-		st = reply_error(r, 404, "tenant_not_found", "no such tenant");
-	else if ((st = check_refs(r, m, ctx)) == 0 &&
-	    (st = begin(r, m, ctx, key, hash, msg_id)) == 0)
-		st = deliver(r, m, ctx, msg_id, key, reply);
+	if ((m->media_id != NULL || m->needs_catalog) &&
+	    (st = resolve_refs(r, m, media)) != 0)
+		return st;
+	if ((st = begin(r, m, media, key, hash, &ctx, msg_id)) != 0)
+		return st;
+	st = deliver(r, m, ctx, msg_id, key, reply);
 	db_res_free(ctx);
 	return st;
 }

@@ -295,27 +295,33 @@ END $$;
 CREATE FUNCTION wa_wh_contacts_refresh(p_tenant uuid, p_cts jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-	v_e	record;
+	v_ct	jsonb;
+	v_wa	text;
+	v_uid	text;
+	v_name	text;
 BEGIN
-	FOR v_e IN SELECT e->>'wa_id' AS wa, e->>'user_id' AS uid,
-	    e->'profile'->>'name' AS name
-	    FROM jsonb_array_elements(p_cts) e
-	    WHERE jsonb_typeof(e) = 'object' LOOP
-		IF v_e.wa IS NOT NULL THEN
-			UPDATE contacts c SET name = coalesce(v_e.name, c.name),
+	-- By index rather than FOR ... IN SELECT: no query to set up.
+	FOR i IN 0 .. jsonb_array_length(p_cts) - 1 LOOP
+		v_ct := p_cts->i;
+		CONTINUE WHEN jsonb_typeof(v_ct) IS DISTINCT FROM 'object';
+		v_wa := v_ct->>'wa_id';
+		v_uid := v_ct->>'user_id';
+		v_name := v_ct->'profile'->>'name';
+		IF v_wa IS NOT NULL THEN
+			UPDATE contacts c SET name = coalesce(v_name, c.name),
 			    user_id = coalesce(c.user_id, CASE WHEN NOT EXISTS (
 				SELECT 1 FROM contacts o WHERE
-				o.tenant_id = p_tenant AND o.user_id = v_e.uid)
-				THEN v_e.uid END)
-			WHERE c.tenant_id = p_tenant AND c.wa_id = v_e.wa AND
+				o.tenant_id = p_tenant AND o.user_id = v_uid)
+				THEN v_uid END)
+			WHERE c.tenant_id = p_tenant AND c.wa_id = v_wa AND
 			    (c.name IS DISTINCT FROM
-				coalesce(v_e.name, c.name) OR
-			    (c.user_id IS NULL AND v_e.uid IS NOT NULL));
-		ELSIF v_e.uid IS NOT NULL THEN
-			UPDATE contacts c SET name = v_e.name
-			WHERE c.tenant_id = p_tenant AND c.user_id = v_e.uid AND
-			    v_e.name IS NOT NULL AND
-			    c.name IS DISTINCT FROM v_e.name;
+				coalesce(v_name, c.name) OR
+			    (c.user_id IS NULL AND v_uid IS NOT NULL));
+		ELSIF v_uid IS NOT NULL THEN
+			UPDATE contacts c SET name = v_name
+			WHERE c.tenant_id = p_tenant AND c.user_id = v_uid AND
+			    v_name IS NOT NULL AND
+			    c.name IS DISTINCT FROM v_name;
 		END IF;
 	END LOOP;
 END $$;
@@ -620,49 +626,66 @@ CREATE FUNCTION wa_wh_messages(p_tenant uuid, p_msgs jsonb, p_cts jsonb,
     OUT n_new int, OUT n_dup int, OUT n_events int)
 LANGUAGE plpgsql AS $$
 DECLARE
-	v_it	record;
+	v_m	jsonb;
+	v_wa	text;
+	v_uid	text;
+	v_seen	jsonb := '{}';	-- senders done, [wa, uid] as text
+	v_ct	jsonb;
+	v_prof	jsonb;
 	v_map	jsonb := '{}';
-	v_prof	record;
 	v_cid	bigint;
 	v_valid	int := 0;
-	v_rows	messages[];
+	v_ids	bigint[];	-- the rows inserted (ids, not whole rows:
+				-- cheaper to pass, read back by primary key)
+	v_cids	bigint[];	-- their contacts, each once, in id order
+	v_ts	timestamptz[];	-- ... and the newest time per contact
 	v_c	contacts;
 	v_cjson	jsonb := '{}';
-	v_events jsonb;
 	v_new	text[];
+	v_replies boolean;	-- a button or interactive message among them
+	v_media	boolean;	-- a message with media among them
 	v_u	record;
 BEGIN
 	n_new := 0;
 	n_dup := 0;
 	n_events := 0;
 	-- One contact per distinct sender (a body rarely has more than one).
-	FOR v_it IN SELECT e->>'from' AS wa, e->>'from_user_id' AS uid,
-	    count(*) AS n
-	    FROM jsonb_array_elements(p_msgs) e
-	    WHERE wa_msg_ok(e) AND
-		e->>'type' IS DISTINCT FROM 'reaction' AND
-		e->>'type' IS DISTINCT FROM 'edit' AND
-		e->>'type' IS DISTINCT FROM 'revoke'
-	    GROUP BY 1, 2 LOOP
-		SELECT c->>'wa_id' AS wa, c->>'user_id' AS uid,
-		    c->'profile'->>'name' AS name INTO v_prof
-		FROM jsonb_array_elements(p_cts) c
-		WHERE (v_it.wa IS NOT NULL AND c->>'wa_id' = v_it.wa) OR
-		    (v_it.uid IS NOT NULL AND c->>'user_id' = v_it.uid)
-		LIMIT 1;
+	-- Walked with simple expressions, not queries: every query costs an
+	-- executor set up per webhook, and a body has a handful of items.
+	FOR i IN 0 .. jsonb_array_length(p_msgs) - 1 LOOP
+		v_m := p_msgs->i;
+		CONTINUE WHEN NOT wa_msg_ok(v_m) OR
+		    coalesce(v_m->>'type' IN ('reaction', 'edit', 'revoke'),
+		    false);
+		v_valid := v_valid + 1;
+		v_wa := v_m->>'from';
+		v_uid := v_m->>'from_user_id';
+		CONTINUE WHEN v_seen ? jsonb_build_array(v_wa, v_uid)::text;
+		v_seen := v_seen || jsonb_build_object(
+		    jsonb_build_array(v_wa, v_uid)::text, true);
+		-- The first value.contacts[] entry about this sender.
+		v_prof := NULL;
+		FOR j IN 0 .. jsonb_array_length(p_cts) - 1 LOOP
+			v_ct := p_cts->j;
+			IF (v_wa IS NOT NULL AND v_ct->>'wa_id' = v_wa) OR
+			    (v_uid IS NOT NULL AND v_ct->>'user_id' = v_uid)
+			    THEN
+				v_prof := v_ct;
+				EXIT;
+			END IF;
+		END LOOP;
 		v_cid := wa_contact_resolve(p_tenant,
-		    coalesce(v_it.wa, v_prof.wa),
-		    coalesce(v_it.uid, v_prof.uid),
-		    v_prof.name);
-		IF v_it.wa IS NOT NULL THEN
-			v_map := v_map || jsonb_build_object('w:' || v_it.wa,
+		    coalesce(v_wa, v_prof->>'wa_id'),
+		    coalesce(v_uid, v_prof->>'user_id'),
+		    v_prof->'profile'->>'name');
+		IF v_wa IS NOT NULL THEN
+			v_map := v_map || jsonb_build_object('w:' || v_wa,
 			    v_cid);
 		END IF;
-		IF v_it.uid IS NOT NULL THEN
-			v_map := v_map || jsonb_build_object('u:' || v_it.uid,
+		IF v_uid IS NOT NULL THEN
+			v_map := v_map || jsonb_build_object('u:' || v_uid,
 			    v_cid);
 		END IF;
-		v_valid := v_valid + v_it.n;
 	END LOOP;
 	IF v_valid = 0 THEN
 		RETURN;
@@ -689,80 +712,108 @@ BEGIN
 		    s.frequently_forwarded, 'received', s.meta_ts, s.m
 		FROM src s ORDER BY s.ord
 		ON CONFLICT (tenant_id, wamid) DO NOTHING
-		RETURNING x
-	), med AS (
-		INSERT INTO media (tenant_id, wa_media_id, kind, filename,
-		    mime_type, sha256, direction)
-		SELECT p_tenant, (i.x).media_id,
-		    CASE (i.x).type WHEN 'voice' THEN 'audio'
-			ELSE (i.x).type END,
-		    (i.x).media_filename,
-		    coalesce((i.x).media_mime, 'application/octet-stream'),
-		    (i.x).media_sha256, 'in'
-		FROM ins i WHERE (i.x).media_id IS NOT NULL
-		ON CONFLICT (tenant_id, wa_media_id) DO NOTHING
+		RETURNING x.id, x.wamid, x.type, x.media_id, x.contact_id,
+		    x.meta_ts
 	)
-	SELECT array_agg(i.x ORDER BY (i.x).id) INTO v_rows FROM ins i;
-	n_new := coalesce(cardinality(v_rows), 0);
+	-- The senders' times (below): a system notice is Meta talking, not
+	-- the customer, and does not open the 24-hour window.
+	SELECT array_agg(i.id ORDER BY i.id), array_agg(DISTINCT i.wamid),
+	    coalesce(bool_or(i.type IN ('button', 'interactive')), false),
+	    coalesce(bool_or(i.media_id IS NOT NULL), false),
+	    (SELECT array_agg(g.cid ORDER BY g.cid) FROM (SELECT DISTINCT
+		j.contact_id AS cid FROM ins j) g),
+	    (SELECT array_agg(g.ts ORDER BY g.cid) FROM (SELECT
+		j.contact_id AS cid, max(j.meta_ts) FILTER (WHERE
+		j.type <> 'system') AS ts FROM ins j GROUP BY 1) g)
+	INTO v_ids, v_new, v_replies, v_media, v_cids, v_ts FROM ins i;
+	n_new := coalesce(cardinality(v_ids), 0);
 	n_dup := v_valid - n_new;
 	IF n_new = 0 THEN
 		RETURN;
 	END IF;
 
-	-- The senders' times, one primary-key update per contact. A system
-	-- notice is Meta talking, not the customer: it does not open the
-	-- 24-hour window.
-	FOR v_it IN SELECT m.contact_id AS cid, max(m.meta_ts) FILTER (WHERE
-	    m.type <> 'system') AS ts
-	    FROM unnest(v_rows) m GROUP BY 1 ORDER BY 1 LOOP
+	-- Media metadata, a statement of its own so that a body without
+	-- media does not set up an insert into media for nothing.
+	IF v_media THEN
+		INSERT INTO media (tenant_id, wa_media_id, kind, filename,
+		    mime_type, sha256, direction)
+		SELECT p_tenant, m.media_id,
+		    CASE m.type WHEN 'voice' THEN 'audio' ELSE m.type END,
+		    m.media_filename,
+		    coalesce(m.media_mime, 'application/octet-stream'),
+		    m.media_sha256, 'in'
+		FROM messages m WHERE m.id = ANY (v_ids) AND
+		    m.media_id IS NOT NULL
+		ORDER BY m.id
+		ON CONFLICT (tenant_id, wa_media_id) DO NOTHING;
+	END IF;
+
+	-- The senders' times, one primary-key update per contact.
+	FOR k IN 1 .. cardinality(v_cids) LOOP
 		UPDATE contacts SET
-		    last_inbound_at = greatest(last_inbound_at, v_it.ts),
+		    last_inbound_at = greatest(last_inbound_at, v_ts[k]),
 		    last_activity_at = greatest(last_activity_at, now())
-		WHERE id = v_it.cid RETURNING * INTO v_c;
-		v_cjson := v_cjson || jsonb_build_object(v_it.cid::text,
+		WHERE id = v_cids[k] RETURNING * INTO v_c;
+		v_cjson := v_cjson || jsonb_build_object(v_cids[k]::text,
 		    jsonb_build_object('phone', '+' || v_c.wa_id,
 		    'name', v_c.name, 'contact', wa_contact_json(v_c)));
 	END LOOP;
 
-	SELECT jsonb_agg(jsonb_build_array(ev.name, ev.data)
-	    ORDER BY ev.id, ev.k), array_agg(DISTINCT ev.wamid)
-	INTO v_events, v_new
-	FROM (
-		SELECT m.id, 0 AS k, m.wamid, 'message_incoming' AS name,
+	-- The events, in message order, inserted at once (wa_emit's INSERT
+	-- and wake-up, set-based: one statement for all of them). Without
+	-- replies only message_incoming: a statement a third the size, as
+	-- every execution sets up every branch's expressions again.
+	IF NOT v_replies THEN
+		INSERT INTO events (tenant_id, name, data)
+		SELECT p_tenant, 'message_incoming',
 		    (v_cjson->(m.contact_id::text)) || jsonb_build_object(
-		    'message', wa_message_json(m)) AS data
-		FROM unnest(v_rows) m
-		UNION ALL
-		SELECT m.id, 1, m.wamid, 'button_clicked', jsonb_build_object(
-		    'message_id', m.wamid,
-		    'context_message_id', m.context_wamid,
-		    'phone', v_cjson->(m.contact_id::text)->'phone',
-		    'contact_id', m.contact_id,
-		    'source', CASE m.type WHEN 'button' THEN 'template'
-			ELSE 'interactive' END,
-		    'button_id', CASE m.type WHEN 'button' THEN
-			m.content->>'payload'
-			ELSE m.content->'button_reply'->>'id' END,
-		    'title', CASE m.type WHEN 'button' THEN m.content->>'text'
-			ELSE m.content->'button_reply'->>'title' END)
-		FROM unnest(v_rows) m
-		WHERE m.type = 'button' OR (m.type = 'interactive' AND
-		    m.content->>'type' = 'button_reply')
-		UNION ALL
-		SELECT m.id, 1, m.wamid, 'selection_made', jsonb_build_object(
-		    'message_id', m.wamid,
-		    'context_message_id', m.context_wamid,
-		    'phone', v_cjson->(m.contact_id::text)->'phone',
-		    'contact_id', m.contact_id,
-		    'row_id', m.content->'list_reply'->>'id',
-		    'title', m.content->'list_reply'->>'title',
-		    'description', m.content->'list_reply'->>'description')
-		FROM unnest(v_rows) m
-		WHERE m.type = 'interactive' AND
-		    m.content->>'type' = 'list_reply') ev;
-	PERFORM wa_emit(p_tenant, e->>0, e->1)
-	FROM jsonb_array_elements(v_events) e;
-	n_events := jsonb_array_length(v_events);
+		    'message', wa_message_json(m))
+		FROM messages m WHERE m.id = ANY (v_ids) ORDER BY m.id;
+	ELSE
+		INSERT INTO events (tenant_id, name, data)
+		SELECT p_tenant, ev.name, ev.data FROM (
+			SELECT m.id, 0 AS k, m.wamid,
+			    'message_incoming' AS name,
+			    (v_cjson->(m.contact_id::text)) ||
+			    jsonb_build_object('message', wa_message_json(m))
+			    AS data
+			FROM messages m WHERE m.id = ANY (v_ids)
+			UNION ALL
+			SELECT m.id, 1, m.wamid, 'button_clicked',
+			    jsonb_build_object(
+			    'message_id', m.wamid,
+			    'context_message_id', m.context_wamid,
+			    'phone', v_cjson->(m.contact_id::text)->'phone',
+			    'contact_id', m.contact_id,
+			    'source', CASE m.type WHEN 'button' THEN 'template'
+				ELSE 'interactive' END,
+			    'button_id', CASE m.type WHEN 'button' THEN
+				m.content->>'payload'
+				ELSE m.content->'button_reply'->>'id' END,
+			    'title', CASE m.type WHEN 'button' THEN
+				m.content->>'text'
+				ELSE m.content->'button_reply'->>'title' END)
+			FROM messages m WHERE m.id = ANY (v_ids) AND (
+			    m.type = 'button' OR (m.type = 'interactive' AND
+			    m.content->>'type' = 'button_reply'))
+			UNION ALL
+			SELECT m.id, 1, m.wamid, 'selection_made',
+			    jsonb_build_object(
+			    'message_id', m.wamid,
+			    'context_message_id', m.context_wamid,
+			    'phone', v_cjson->(m.contact_id::text)->'phone',
+			    'contact_id', m.contact_id,
+			    'row_id', m.content->'list_reply'->>'id',
+			    'title', m.content->'list_reply'->>'title',
+			    'description',
+				m.content->'list_reply'->>'description')
+			FROM messages m WHERE m.id = ANY (v_ids) AND
+			    m.type = 'interactive' AND
+			    m.content->>'type' = 'list_reply') ev
+		ORDER BY ev.id, ev.k;
+	END IF;
+	GET DIAGNOSTICS n_events = ROW_COUNT;
+	PERFORM pg_notify('wa_events', '');
 
 	-- Edits and deletions that arrived before their original. The
 	-- shared lock pairs with wa_wh_edits' exclusive one, so an update
@@ -794,13 +845,17 @@ LANGUAGE sql IMMUTABLE AS $$
 	SELECT ROW(0, 0, 0, 0, 0, 0, 0, 0)::wa_wh_counts;
 $$;
 
+-- PL/pgSQL: as SQL it could not be inlined (each argument is used eight
+-- times and is usually a function call), and a SQL function that is not
+-- inlined is parsed and planned again on every call.
 CREATE FUNCTION wa_wh_sum(a wa_wh_counts, b wa_wh_counts)
-RETURNS wa_wh_counts LANGUAGE sql IMMUTABLE AS $$
-	SELECT ROW(a.messages + b.messages, a.statuses + b.statuses,
+RETURNS wa_wh_counts LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	RETURN ROW(a.messages + b.messages, a.statuses + b.statuses,
 	    a.reactions + b.reactions, a.edits + b.edits,
 	    a.duplicates + b.duplicates, a.events + b.events,
 	    a.logged + b.logged, a.unplaced + b.unplaced)::wa_wh_counts;
-$$;
+END $$;
 
 -- Keeps something we could not place (counted as unplaced unless p_done:
 -- kept for audit only); nothing is written when replaying, as the row
@@ -826,95 +881,163 @@ END $$;
 
 -- Items of a value's arrays we cannot place: arrays of another shape (a
 -- string, an object; null is the same as absent) and items without what
--- identifies them.
+-- identifies them. It runs for every change, so it is PL/pgSQL walking
+-- the arrays with simple expressions (no query, nothing parsed per call):
+-- as a SQL function its subqueries kept it from being inlined, and it was
+-- parsed and planned again on every webhook.
 CREATE FUNCTION wa_wh_bad_items(v jsonb) RETURNS int
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT (wa_arr(v->'messages') IS NULL)::int +
-	    (wa_arr(v->'statuses') IS NULL)::int +
-	    (wa_arr(v->'contacts') IS NULL)::int +
-	    (wa_arr(v->'errors') IS NULL)::int +
-	    (SELECT count(*)::int FROM jsonb_array_elements(
-		coalesce(wa_arr(v->'messages'), '[]')) m
-		WHERE NOT wa_msg_ok(m)) +
-	    (SELECT count(*)::int FROM jsonb_array_elements(
-		coalesce(wa_arr(v->'statuses'), '[]')) s
-		WHERE jsonb_typeof(s->'id') IS DISTINCT FROM 'string' OR
-		jsonb_typeof(s->'status') IS DISTINCT FROM 'string') +
-	    (SELECT count(*)::int FROM jsonb_array_elements(
-		coalesce(wa_arr(v->'contacts'), '[]')) c
-		WHERE jsonb_typeof(c->'wa_id') IS DISTINCT FROM 'string' AND
-		jsonb_typeof(c->'user_id') IS DISTINCT FROM 'string');
-$$;
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	v_n	int := 0;
+	v_a	jsonb;
+	v_e	jsonb;
+BEGIN
+	IF wa_arr(v->'errors') IS NULL THEN
+		v_n := v_n + 1;
+	END IF;
+	v_a := wa_arr(v->'messages');
+	IF v_a IS NULL THEN
+		v_n := v_n + 1;
+	ELSE
+		FOR i IN 0 .. jsonb_array_length(v_a) - 1 LOOP
+			v_e := v_a->i;
+			IF NOT wa_msg_ok(v_e) THEN
+				v_n := v_n + 1;
+			END IF;
+		END LOOP;
+	END IF;
+	v_a := wa_arr(v->'statuses');
+	IF v_a IS NULL THEN
+		v_n := v_n + 1;
+	ELSE
+		FOR i IN 0 .. jsonb_array_length(v_a) - 1 LOOP
+			v_e := v_a->i;
+			IF jsonb_typeof(v_e->'id') IS DISTINCT FROM 'string' OR
+			    jsonb_typeof(v_e->'status') IS DISTINCT FROM
+			    'string' THEN
+				v_n := v_n + 1;
+			END IF;
+		END LOOP;
+	END IF;
+	v_a := wa_arr(v->'contacts');
+	IF v_a IS NULL THEN
+		v_n := v_n + 1;
+	ELSE
+		FOR i IN 0 .. jsonb_array_length(v_a) - 1 LOOP
+			v_e := v_a->i;
+			IF jsonb_typeof(v_e->'wa_id') IS DISTINCT FROM
+			    'string' AND jsonb_typeof(v_e->'user_id') IS
+			    DISTINCT FROM 'string' THEN
+				v_n := v_n + 1;
+			END IF;
+		END LOOP;
+	END IF;
+	RETURN v_n;
+END $$;
 
--- The value of one `messages` change of a tenant's number.
+-- The value of one `messages` change of a tenant's number. Each part runs
+-- only when the value has items of its kind: a typical body is one message
+-- or one status, and every part costs queries even on an empty array.
 CREATE FUNCTION wa_wh_value(p_tenant uuid, p_value jsonb)
 RETURNS wa_wh_counts LANGUAGE plpgsql AS $$
 DECLARE
 	v_c	wa_wh_counts := wa_wh_zero();
 	v_msgs	jsonb := coalesce(wa_arr(p_value->'messages'), '[]');
 	v_cts	jsonb := coalesce(wa_arr(p_value->'contacts'), '[]');
+	v_sts	jsonb := coalesce(wa_arr(p_value->'statuses'), '[]');
+	v_type	text;
+	v_edits	boolean := false;	-- edit or revoke items
+	v_reacts boolean := false;	-- reaction items
+	v_bubbles boolean := false;	-- anything else
 	v_r	record;
 BEGIN
-	PERFORM wa_wh_contacts_refresh(p_tenant, v_cts);
+	FOR i IN 0 .. jsonb_array_length(v_msgs) - 1 LOOP
+		v_type := v_msgs->i->>'type';
+		IF v_type IN ('edit', 'revoke') THEN
+			v_edits := true;
+		ELSIF v_type = 'reaction' THEN
+			v_reacts := true;
+		ELSE
+			v_bubbles := true;
+		END IF;
+	END LOOP;
+	IF jsonb_array_length(v_cts) > 0 THEN
+		PERFORM wa_wh_contacts_refresh(p_tenant, v_cts);
+	END IF;
 	-- Edits first: one whose original comes later in this body waits
 	-- for it under the lock wa_wh_messages takes (see there).
-	v_r := wa_wh_edits(p_tenant, v_msgs);
-	v_c.edits := v_r.n_new;
-	v_c.duplicates := v_r.n_dup;
-	v_c.events := v_r.n_events;
-	v_r := wa_wh_messages(p_tenant, v_msgs, v_cts);
-	v_c.messages := v_r.n_new;
-	v_c.duplicates := v_c.duplicates + v_r.n_dup;
-	v_c.events := v_c.events + v_r.n_events;
-	v_r := wa_wh_reactions(p_tenant, v_msgs);
-	v_c.reactions := v_r.n_new;
-	v_c.duplicates := v_c.duplicates + v_r.n_dup;
-	v_c.events := v_c.events + v_r.n_events;
-	v_r := wa_wh_statuses(p_tenant,
-	    coalesce(wa_arr(p_value->'statuses'), '[]'));
-	v_c.statuses := v_r.n_new;
-	v_c.duplicates := v_c.duplicates + v_r.n_dup;
-	v_c.events := v_c.events + v_r.n_events;
+	IF v_edits THEN
+		v_r := wa_wh_edits(p_tenant, v_msgs);
+		v_c.edits := v_r.n_new;
+		v_c.duplicates := v_r.n_dup;
+		v_c.events := v_r.n_events;
+	END IF;
+	IF v_bubbles THEN
+		v_r := wa_wh_messages(p_tenant, v_msgs, v_cts);
+		v_c.messages := v_r.n_new;
+		v_c.duplicates := v_c.duplicates + v_r.n_dup;
+		v_c.events := v_c.events + v_r.n_events;
+	END IF;
+	IF v_reacts THEN
+		v_r := wa_wh_reactions(p_tenant, v_msgs);
+		v_c.reactions := v_r.n_new;
+		v_c.duplicates := v_c.duplicates + v_r.n_dup;
+		v_c.events := v_c.events + v_r.n_events;
+	END IF;
+	IF jsonb_array_length(v_sts) > 0 THEN
+		v_r := wa_wh_statuses(p_tenant, v_sts);
+		v_c.statuses := v_r.n_new;
+		v_c.duplicates := v_c.duplicates + v_r.n_dup;
+		v_c.events := v_c.events + v_r.n_events;
+	END IF;
 	RETURN v_c;
 END $$;
 
+-- One change of an entry as a body of its own, which replay can ingest.
+CREATE FUNCTION wa_wh_one(p_object jsonb, p_entry jsonb, p_change jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+	SELECT jsonb_build_object('object', p_object, 'entry',
+	    jsonb_build_array((p_entry - 'changes') ||
+	    jsonb_build_object('changes', jsonb_build_array(p_change))));
+$$;
+
 -- One change of an entry: routed to its tenant by phone_number_id, or
--- logged whole (as a body of its own, which replay can ingest) when it
--- cannot be placed.
+-- logged whole (wa_wh_one, built only then) when it cannot be placed.
 CREATE FUNCTION wa_wh_change(p_object jsonb, p_entry jsonb, p_change jsonb,
     p_replay boolean) RETURNS wa_wh_counts
 LANGUAGE plpgsql AS $$
 DECLARE
-	v_one	jsonb;
 	v_value	jsonb := p_change->'value';
 	v_pnid	text := p_change->'value'->'metadata'->>'phone_number_id';
 	v_tenant uuid;
 	v_bad	int;
 	v_c	wa_wh_counts := wa_wh_zero();
 BEGIN
-	v_one := jsonb_build_object('object', p_object, 'entry',
-	    jsonb_build_array((p_entry - 'changes') ||
-	    jsonb_build_object('changes', jsonb_build_array(p_change))));
 	IF jsonb_typeof(v_value) IS DISTINCT FROM 'object' THEN
-		RETURN wa_webhook_log('bad_shape', v_pnid, NULL, v_one,
+		RETURN wa_webhook_log('bad_shape', v_pnid, NULL,
+		    wa_wh_one(p_object, p_entry, p_change),
 		    'a change without a value object', p_replay);
 	ELSIF p_change->>'field' IS DISTINCT FROM 'messages' THEN
 		-- Meta: acknowledge fields you do not handle.
-		RETURN wa_webhook_log('unknown_field', v_pnid, NULL, v_one,
+		RETURN wa_webhook_log('unknown_field', v_pnid, NULL,
+		    wa_wh_one(p_object, p_entry, p_change),
 		    p_change->>'field', p_replay);
 	ELSIF v_pnid IS NULL THEN
-		RETURN wa_webhook_log('bad_shape', NULL, NULL, v_one,
+		RETURN wa_webhook_log('bad_shape', NULL, NULL,
+		    wa_wh_one(p_object, p_entry, p_change),
 		    'no metadata.phone_number_id', p_replay);
 	END IF;
 	SELECT id INTO v_tenant FROM tenants WHERE phone_number_id = v_pnid;
 	IF v_tenant IS NULL THEN
 		-- Never a default tenant: kept until `wactl webhook replay`.
-		RETURN wa_webhook_log('unknown_number', v_pnid, NULL, v_one,
+		RETURN wa_webhook_log('unknown_number', v_pnid, NULL,
+		    wa_wh_one(p_object, p_entry, p_change),
 		    NULL, p_replay);
 	END IF;
 	v_bad := wa_wh_bad_items(v_value);
 	IF v_bad > 0 THEN
-		v_c := wa_webhook_log('bad_item', v_pnid, v_tenant, v_one,
+		v_c := wa_webhook_log('bad_item', v_pnid, v_tenant,
+		    wa_wh_one(p_object, p_entry, p_change),
 		    v_bad || ' item(s) of an unknown shape', p_replay, false,
 		    v_bad);
 	END IF;
@@ -922,7 +1045,8 @@ BEGIN
 	IF jsonb_array_length(coalesce(wa_arr(v_value->'errors'), '[]')) > 0
 	    THEN
 		v_c := wa_wh_sum(v_c, wa_webhook_log('errors', v_pnid,
-		    v_tenant, v_one, NULL, p_replay, true));
+		    v_tenant, wa_wh_one(p_object, p_entry, p_change), NULL,
+		    p_replay, true));
 	END IF;
 	RETURN wa_wh_sum(v_c, wa_wh_value(v_tenant, v_value));
 END $$;
@@ -939,13 +1063,20 @@ END $$;
 -- retry may cure (lost connection, deadlock, serialization, resources),
 -- so the responder answers 5xx and Meta retries. With replay, nothing is
 -- logged again.
+--
+-- Generic plans for everything it runs: their statements take ids, arrays
+-- and JSON as parameters, and for several the planner's guesses make a
+-- custom plan look cheaper, so it would plan them again on every call,
+-- which costs more than running them (every lookup is by an index either
+-- way).
 CREATE FUNCTION wa_webhook_ingest(p_body jsonb,
     p_replay boolean DEFAULT false) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
 	v_c	wa_wh_counts := wa_wh_zero();
+	v_entries jsonb := p_body->'entry';
 	v_entry	jsonb;
-	v_change jsonb;
+	v_changes jsonb;
 	v_state	text;
 	v_text	text;
 BEGIN
@@ -961,9 +1092,11 @@ BEGIN
 		RETURN to_jsonb(v_c);
 	END IF;
 	BEGIN
-		FOR v_entry IN SELECT jsonb_array_elements(p_body->'entry')
-		    LOOP
-			IF jsonb_typeof(v_entry->'changes') IS DISTINCT FROM
+		-- By index rather than FOR ... IN SELECT: no query to set up.
+		FOR i IN 0 .. jsonb_array_length(v_entries) - 1 LOOP
+			v_entry := v_entries->i;
+			v_changes := v_entry->'changes';
+			IF jsonb_typeof(v_changes) IS DISTINCT FROM
 			    'array' THEN
 				v_c := wa_wh_sum(v_c, wa_webhook_log(
 				    'bad_shape', NULL, NULL, jsonb_build_object(
@@ -972,10 +1105,9 @@ BEGIN
 				    'an entry without changes[]', p_replay));
 				CONTINUE;
 			END IF;
-			FOR v_change IN SELECT jsonb_array_elements(
-			    v_entry->'changes') LOOP
+			FOR j IN 0 .. jsonb_array_length(v_changes) - 1 LOOP
 				v_c := wa_wh_sum(v_c, wa_wh_change(
-				    p_body->'object', v_entry, v_change,
+				    p_body->'object', v_entry, v_changes->j,
 				    p_replay));
 			END LOOP;
 		END LOOP;

@@ -1,6 +1,7 @@
 -- 004_messaging.sql: what sending needs: idempotency keys, the tenant's
 -- window_check switch, and the two steps around each Graph call (one
--- round trip each: wa_send_begin before, wa_send_finish after). Uses
+-- round trip each: wa_send_begin_checked, or wa_send_begin for callers
+-- that checked already, before; wa_send_finish after). Uses
 -- 002_webhook.sql's canonical JSON (wa_message_json, wa_contact_json);
 -- its messages trigger applies status webhooks that raced ahead of the
 -- wamid we store here.
@@ -31,10 +32,49 @@ CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 UPDATE tenants SET settings = settings || '{"window_check": true}'
 WHERE NOT settings ? 'window_check';
 
+-- Claims p_key for a request with fingerprint p_hash. idem NULL: claimed
+-- (a new key, or one whose first attempt died mid-send), go ahead; else
+-- done (replay idem_status/idem_body), in_progress, or mismatch (the key
+-- came with another request).
+CREATE FUNCTION wa_idem_claim(p_tenant uuid, p_key text, p_hash text,
+    OUT idem text, OUT idem_status int, OUT idem_body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	k	idempotency_keys;
+BEGIN
+	IF random() < 0.01 THEN
+		DELETE FROM idempotency_keys
+		WHERE created_at < now() - interval '48 hours';
+	END IF;
+	INSERT INTO idempotency_keys (tenant_id, key, request_hash)
+	VALUES (p_tenant, p_key, p_hash) ON CONFLICT DO NOTHING;
+	IF FOUND THEN
+		RETURN;
+	END IF;
+	SELECT * INTO k FROM idempotency_keys
+	WHERE tenant_id = p_tenant AND key = p_key FOR UPDATE;
+	IF k.request_hash <> p_hash THEN
+		idem := 'mismatch';
+	ELSIF k.status IS NOT NULL THEN
+		idem := 'done';
+		idem_status := k.status;
+		idem_body := k.response;
+	ELSIF k.created_at > now() - interval '30 minutes' THEN
+		-- (longer than a send can take: two Graph calls of at most
+		-- WA_GRAPH_TIMEOUT_MS, 10 min)
+		idem := 'in_progress';
+	ELSE
+		-- The first attempt's responder died mid-send: take over.
+		UPDATE idempotency_keys SET created_at = now()
+		WHERE tenant_id = p_tenant AND key = p_key;
+	END IF;
+END $$;
+
 -- Before the Graph call: claims the idempotency key (if any), upserts the
 -- contact and records the message as pending. idem says what happened:
 -- new (msg_id set), done (replay idem_status/idem_body), in_progress,
--- mismatch (the key came with another request).
+-- mismatch (the key came with another request). The API's sends use
+-- wa_send_begin_checked below, which does the same after its checks.
 CREATE FUNCTION wa_send_begin(p_tenant uuid, p_wa_id text, p_type text,
     p_text text, p_content jsonb, p_context text, p_raw jsonb,
     p_media_id text, p_media_mime text, p_key text, p_hash text,
@@ -42,36 +82,14 @@ CREATE FUNCTION wa_send_begin(p_tenant uuid, p_wa_id text, p_type text,
     OUT idem_body text)
 LANGUAGE plpgsql AS $$
 DECLARE
-	k	idempotency_keys;
 	cid	bigint;
 BEGIN
 	IF p_key IS NOT NULL THEN
-		IF random() < 0.01 THEN
-			DELETE FROM idempotency_keys
-			WHERE created_at < now() - interval '48 hours';
-		END IF;
-		INSERT INTO idempotency_keys (tenant_id, key, request_hash)
-		VALUES (p_tenant, p_key, p_hash) ON CONFLICT DO NOTHING;
-		IF NOT FOUND THEN
-			SELECT * INTO k FROM idempotency_keys
-			WHERE tenant_id = p_tenant AND key = p_key FOR UPDATE;
-			IF k.request_hash <> p_hash THEN
-				idem := 'mismatch';
-				RETURN;
-			ELSIF k.status IS NOT NULL THEN
-				idem := 'done';
-				idem_status := k.status;
-				idem_body := k.response;
-				RETURN;
-			ELSIF k.created_at > now() - interval '30 minutes' THEN
-				-- (longer than a send can take: two Graph
-				-- calls of at most WA_GRAPH_TIMEOUT_MS, 10 min)
-				idem := 'in_progress';
-				RETURN;
-			END IF;
-			-- The first attempt's responder died mid-send: take over.
-			UPDATE idempotency_keys SET created_at = now()
-			WHERE tenant_id = p_tenant AND key = p_key;
+		SELECT c.idem, c.idem_status, c.idem_body
+		INTO idem, idem_status, idem_body
+		FROM wa_idem_claim(p_tenant, p_key, p_hash) c;
+		IF idem IS NOT NULL THEN
+			RETURN;
 		END IF;
 	END IF;
 	INSERT INTO contacts (tenant_id, wa_id) VALUES (p_tenant, p_wa_id)
@@ -90,22 +108,34 @@ BEGIN
 	idem := 'new';
 END $$;
 
--- What a send checks, read in one go (plpgsql: its queries' plans are
--- cached per session, where the same SQL sent from C was planned again on
--- every call). tenant_found false: no such tenant, nothing else set.
--- window_ok is false only for a free-form send (p_free_form) to a contact
--- outside the 24-hour window of a tenant with window_check on. media_* are
--- p_media's row of this tenant (media_found false when there is none).
-CREATE FUNCTION wa_send_check(p_tenant uuid, p_wa_id text,
+-- An API send's one round trip before the Graph call: what it checks,
+-- then (p_store, and every check passed) wa_send_begin's work, the
+-- message's media columns taken from p_media's row. Otherwise msg_id and
+-- idem stay NULL and the check columns say why:
+--   tenant_found false: no such tenant (nothing else set);
+--   window_ok false: a free-form send (p_free_form) to a contact outside
+--     the 24-hour window of a tenant with settings.window_check on;
+--   media_found false: p_media is no media of this tenant;
+--   reply_ok, react_ok false: no such quoted or reacted-to message.
+-- Media and catalog sends call it first with p_store false: their payload
+-- takes the media id and catalog read here, and the media's kind is
+-- checked against the message's in C. Checks and insert are written out
+-- here rather than called: each nested PL/pgSQL call costs more than the
+-- queries it would wrap.
+CREATE FUNCTION wa_send_begin_checked(p_tenant uuid, p_wa_id text,
     p_free_form boolean, p_media uuid, p_reply_to text, p_react_to text,
+    p_store boolean, p_type text, p_text text, p_content jsonb,
+    p_raw jsonb, p_key text, p_hash text,
     OUT tenant_found boolean, OUT access_token text,
     OUT phone_number_id text, OUT catalog_id text, OUT window_ok boolean,
     OUT media_found boolean, OUT wa_media_id text, OUT media_kind text,
     OUT media_mime text, OUT media_filename text, OUT reply_ok boolean,
-    OUT react_ok boolean)
-LANGUAGE plpgsql STABLE AS $$
+    OUT react_ok boolean, OUT msg_id bigint, OUT idem text,
+    OUT idem_status int, OUT idem_body text)
+LANGUAGE plpgsql AS $$
 DECLARE
 	v_check	boolean;
+	v_cid	bigint;
 BEGIN
 	SELECT t.access_token, t.phone_number_id, t.catalog_id,
 	    coalesce(t.settings->>'window_check', 'true') <> 'false'
@@ -115,10 +145,14 @@ BEGIN
 	IF NOT tenant_found THEN
 		RETURN;
 	END IF;
-	window_ok := NOT (p_free_form AND v_check) OR EXISTS (SELECT 1
-	    FROM contacts c WHERE c.tenant_id = p_tenant AND
-	    c.wa_id = p_wa_id AND
-	    c.last_inbound_at > now() - interval '24 hours');
+	-- (IFs, not ORs: a constant is a cheap expression, a subquery is
+	-- a query run even when the OR's other side decides)
+	window_ok := true;
+	IF p_free_form AND v_check THEN
+		window_ok := EXISTS (SELECT 1 FROM contacts c
+		    WHERE c.tenant_id = p_tenant AND c.wa_id = p_wa_id AND
+		    c.last_inbound_at > now() - interval '24 hours');
+	END IF;
 	media_found := false;
 	IF p_media IS NOT NULL THEN
 		SELECT md.wa_media_id, md.kind, md.mime_type, md.filename
@@ -127,42 +161,42 @@ BEGIN
 		    md.id = p_media;
 		media_found := FOUND;
 	END IF;
-	reply_ok := p_reply_to IS NULL OR EXISTS (SELECT 1 FROM messages x
-	    WHERE x.tenant_id = p_tenant AND x.wamid = p_reply_to);
-	react_ok := p_react_to IS NULL OR EXISTS (SELECT 1 FROM messages x
-	    WHERE x.tenant_id = p_tenant AND x.wamid = p_react_to);
-END $$;
-
--- wa_send_check and wa_send_begin in one round trip: when every check
--- passes (and p_media, if given, exists), the message is stored as
--- wa_send_begin does, its media columns taken from p_media's row;
--- otherwise msg_id and idem stay NULL and the check columns say why.
--- The caller checks what SQL cannot (the media's kind against the
--- message's) beforehand with wa_send_check.
-CREATE FUNCTION wa_send_begin_checked(p_tenant uuid, p_wa_id text,
-    p_free_form boolean, p_media uuid, p_reply_to text, p_react_to text,
-    p_type text, p_text text, p_content jsonb, p_raw jsonb, p_key text,
-    p_hash text,
-    OUT tenant_found boolean, OUT access_token text,
-    OUT phone_number_id text, OUT catalog_id text, OUT window_ok boolean,
-    OUT media_found boolean, OUT wa_media_id text, OUT media_kind text,
-    OUT media_mime text, OUT media_filename text, OUT reply_ok boolean,
-    OUT react_ok boolean, OUT msg_id bigint, OUT idem text,
-    OUT idem_status int, OUT idem_body text)
-LANGUAGE plpgsql AS $$
-BEGIN
-	SELECT * INTO tenant_found, access_token, phone_number_id,
-	    catalog_id, window_ok, media_found, wa_media_id, media_kind,
-	    media_mime, media_filename, reply_ok, react_ok
-	FROM wa_send_check(p_tenant, p_wa_id, p_free_form, p_media,
-	    p_reply_to, p_react_to);
-	IF NOT (tenant_found AND window_ok AND reply_ok AND react_ok AND
+	reply_ok := true;
+	IF p_reply_to IS NOT NULL THEN
+		reply_ok := EXISTS (SELECT 1 FROM messages x
+		    WHERE x.tenant_id = p_tenant AND x.wamid = p_reply_to);
+	END IF;
+	react_ok := true;
+	IF p_react_to IS NOT NULL THEN
+		react_ok := EXISTS (SELECT 1 FROM messages x
+		    WHERE x.tenant_id = p_tenant AND x.wamid = p_react_to);
+	END IF;
+	IF NOT (p_store AND window_ok AND reply_ok AND react_ok AND
 	    (p_media IS NULL OR media_found)) THEN
 		RETURN;
 	END IF;
-	SELECT * INTO msg_id, idem, idem_status, idem_body
-	FROM wa_send_begin(p_tenant, p_wa_id, p_type, p_text, p_content,
-	    p_reply_to, p_raw, wa_media_id, media_mime, p_key, p_hash);
+	IF p_key IS NOT NULL THEN
+		SELECT c.idem, c.idem_status, c.idem_body
+		INTO idem, idem_status, idem_body
+		FROM wa_idem_claim(p_tenant, p_key, p_hash) c;
+		IF idem IS NOT NULL THEN
+			RETURN;
+		END IF;
+	END IF;
+	INSERT INTO contacts (tenant_id, wa_id) VALUES (p_tenant, p_wa_id)
+	ON CONFLICT (tenant_id, wa_id) WHERE wa_id IS NOT NULL
+	DO UPDATE SET last_activity_at = now()
+	RETURNING id INTO v_cid;
+	INSERT INTO messages (tenant_id, contact_id, direction, type, text,
+	    content, context_wamid, media_id, media_mime, status, raw)
+	VALUES (p_tenant, v_cid, 'out', p_type, p_text, p_content, p_reply_to,
+	    wa_media_id, media_mime, 'pending', p_raw)
+	RETURNING id INTO msg_id;
+	IF p_key IS NOT NULL THEN
+		UPDATE idempotency_keys SET message_id = msg_id
+		WHERE tenant_id = p_tenant AND key = p_key;
+	END IF;
+	idem := 'new';
 END $$;
 
 -- After the Graph call, in one transaction: the wamid (accepted) or the

@@ -215,7 +215,8 @@ DECLARE
 	v_state	text;
 	v_text	text;
 BEGIN
-	PERFORM set_config('wa.poll_msgs', '', true);
+	-- An assignment, not PERFORM: a simple expression, no query to run.
+	v_text := set_config('wa.poll_msgs', '', true);
 	v_s := wa_webhook_ingest_core(p_body, p_replay);
 	IF current_setting('wa.poll_msgs', true) = '' THEN
 		RETURN v_s;

@@ -112,12 +112,17 @@ static int
 peer_closed(struct db *db)
 {
 	struct pollfd	pfd = { PQsocket(db->conn), POLLIN, 0 };
+	int		i;
 
-	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE ||
-	    poll(&pfd, 1, 0) != 1)
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		return 0;
-	return PQconsumeInput(db->conn) == 0 ||
-	    PQstatus(db->conn) != CONNECTION_OK;
+	/* A server shutting down sends its FATAL message, then closes: the
+	 * first read takes the message, a later one sees the end. */
+	for (i = 0; i < 4 && poll(&pfd, 1, 0) == 1; i++)
+		if (PQconsumeInput(db->conn) == 0 ||
+		    PQstatus(db->conn) != CONNECTION_OK)
+			return 1;
+	return 0;
 }
 
 int
