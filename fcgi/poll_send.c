@@ -2,7 +2,7 @@
  * poll in its own transaction and names it in its summary; the question goes
  * out only after the webhook's 200 reached nginx (req_after_reply), so
  * Meta never waits for our call to Meta. Each question is stored and
- * announced like any outgoing message (004's wa_send_begin/finish, inside
+ * announced like any outgoing message (004's wa_send_begin_checked/finish, inside
  * 007's wa_poll_send_begin/finish); a question Meta refuses ends its poll
  * (reason failed). Nothing is kept in this process between requests. */
 #include "poll_send.h"

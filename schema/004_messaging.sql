@@ -12,7 +12,7 @@
 
 -- A claimed Idempotency-Key: status/response are NULL while the first
 -- request is in flight, then hold its answer for replays. Kept >= 24 h
--- (swept after 48 h by wa_send_begin).
+-- (swept after 48 h by wa_idem_claim).
 CREATE TABLE idempotency_keys (
 	tenant_id	uuid NOT NULL REFERENCES tenants ON DELETE CASCADE,
 	key		text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
@@ -70,48 +70,13 @@ BEGIN
 	END IF;
 END $$;
 
--- Before the Graph call: claims the idempotency key (if any), upserts the
--- contact and records the message as pending. idem says what happened:
--- new (msg_id set), done (replay idem_status/idem_body), in_progress,
--- mismatch (the key came with another request). The API's sends use
--- wa_send_begin_checked below, which does the same after its checks.
-CREATE FUNCTION wa_send_begin(p_tenant uuid, p_wa_id text, p_type text,
-    p_text text, p_content jsonb, p_context text, p_raw jsonb,
-    p_media_id text, p_media_mime text, p_key text, p_hash text,
-    OUT msg_id bigint, OUT idem text, OUT idem_status int,
-    OUT idem_body text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	cid	bigint;
-BEGIN
-	IF p_key IS NOT NULL THEN
-		SELECT c.idem, c.idem_status, c.idem_body
-		INTO idem, idem_status, idem_body
-		FROM wa_idem_claim(p_tenant, p_key, p_hash) c;
-		IF idem IS NOT NULL THEN
-			RETURN;
-		END IF;
-	END IF;
-	INSERT INTO contacts (tenant_id, wa_id) VALUES (p_tenant, p_wa_id)
-	ON CONFLICT (tenant_id, wa_id) WHERE wa_id IS NOT NULL
-	DO UPDATE SET last_activity_at = now()
-	RETURNING id INTO cid;
-	INSERT INTO messages (tenant_id, contact_id, direction, type, text,
-	    content, context_wamid, media_id, media_mime, status, raw)
-	VALUES (p_tenant, cid, 'out', p_type, p_text, p_content, p_context,
-	    p_media_id, p_media_mime, 'pending', p_raw)
-	RETURNING id INTO msg_id;
-	IF p_key IS NOT NULL THEN
-		UPDATE idempotency_keys SET message_id = msg_id
-		WHERE tenant_id = p_tenant AND key = p_key;
-	END IF;
-	idem := 'new';
-END $$;
-
--- An API send's one round trip before the Graph call: what it checks,
--- then (p_store, and every check passed) wa_send_begin's work, the
--- message's media columns taken from p_media's row. Otherwise msg_id and
--- idem stay NULL and the check columns say why:
+-- A send's one round trip before the Graph call: what it checks, then
+-- (p_store, and every check passed) it claims the idempotency key (if
+-- any), upserts the contact and records the message as pending, the
+-- message's media columns taken from p_media's row. idem says what
+-- happened: new (msg_id set), done (replay idem_status/idem_body),
+-- in_progress, mismatch (the key came with another request). When a check
+-- fails, msg_id and idem stay NULL and the check columns say why:
 --   tenant_found false: no such tenant (nothing else set);
 --   window_ok false: a free-form send (p_free_form) to a contact outside
 --     the 24-hour window of a tenant with settings.window_check on;

@@ -246,7 +246,7 @@ END $$;
 -- --- sending the question ---------------------------------------------------
 
 -- Before the Graph call: stores the question as a pending outgoing message
--- (004's wa_send_begin) and returns what the call needs. No row when the
+-- (004's wa_send_begin_checked) and returns what the call needs. No row when the
 -- poll is no longer open or its question was already taken in hand.
 CREATE FUNCTION wa_poll_send_begin(p_poll bigint)
 RETURNS TABLE (msg_id bigint, access_token text, phone_number_id text,
@@ -280,9 +280,10 @@ BEGIN
 	payload := jsonb_build_object('messaging_product', 'whatsapp',
 	    'recipient_type', 'individual', 'to', v_to,
 	    'type', 'interactive', 'interactive', v_body);
-	SELECT b.msg_id INTO msg_id FROM wa_send_begin(v_p.tenant_id, v_to,
-	    'interactive', v_p.question, v_body, NULL, payload, NULL, NULL,
-	    NULL, NULL) b;
+	-- Not a free-form check: the contact has just written to us.
+	SELECT b.msg_id INTO msg_id FROM wa_send_begin_checked(v_p.tenant_id,
+	    v_to, false, NULL, NULL, NULL, true, 'interactive', v_p.question,
+	    v_body, payload, NULL, NULL) b;
 	UPDATE polls SET message_id = msg_id WHERE id = p_poll;
 	RETURN NEXT;
 END $$;
