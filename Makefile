@@ -121,7 +121,7 @@ test: deps
 # new inputs go to build/fuzz/corpus, the seeds stay as committed.
 FUZZ_SECONDS ?= 20
 build/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c shared/multipart.c \
-    shared/multipart.h
+    shared/multipart.h shared/util.h
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -Wall -Wextra -Werror -Ishared \
 	    -fsanitize=fuzzer,address,undefined \

@@ -26,6 +26,17 @@
  * (year 5138 either way): a forged one is a 422, not a 500. */
 #define CURSOR_US_MAX		100000000000000000LL
 
+/* What a conversation row (wa_conv_json(c, lm.m, u.n)) needs beside the
+ * contact c: its last message (reactions are not chat bubbles) and its
+ * unread count. */
+#define CONV_ROW_JOINS \
+	" LEFT JOIN LATERAL (SELECT m FROM messages m" \
+	"  WHERE m.contact_id = c.id AND m.type <> 'reaction'" \
+	"  ORDER BY m.id DESC LIMIT 1) lm ON true" \
+	" CROSS JOIN LATERAL (SELECT count(*) AS n FROM messages i" \
+	"  WHERE i.contact_id = c.id AND i.direction = 'in'" \
+	"  AND i.type <> 'reaction' AND i.id > c.read_upto_id) u"
+
 /*
  * The list, one page: keyset pagination on (last_activity_at, id), the
  * order of the contacts_activity index, so a page costs an index range
@@ -37,12 +48,7 @@ static const struct db_stmt conv_list = { "conv_list",
 	"SELECT wa_conv_json(c, lm.m, u.n)::text,"
 	" (extract(epoch FROM c.last_activity_at) * 1000000)::bigint, c.id"
 	" FROM contacts c"
-	" LEFT JOIN LATERAL (SELECT m FROM messages m"
-	"  WHERE m.contact_id = c.id AND m.type <> 'reaction'"
-	"  ORDER BY m.id DESC LIMIT 1) lm ON true"
-	" CROSS JOIN LATERAL (SELECT count(*) AS n FROM messages i"
-	"  WHERE i.contact_id = c.id AND i.direction = 'in'"
-	"  AND i.type <> 'reaction' AND i.id > c.read_upto_id) u"
+	CONV_ROW_JOINS
 	" WHERE c.tenant_id = $1"
 	" AND (c.last_activity_at, c.id) < (coalesce('epoch'::timestamptz +"
 	"  $2::bigint * interval '1 microsecond', 'infinity'),"
@@ -58,12 +64,7 @@ static const struct db_stmt conv_get = { "conv_get",
 	" EXISTS (SELECT 1 FROM messages o WHERE o.contact_id = c.id"
 	"  AND o.type <> 'reaction' AND o.id < p.oldest)"
 	" FROM contacts c"
-	" LEFT JOIN LATERAL (SELECT m FROM messages m"
-	"  WHERE m.contact_id = c.id AND m.type <> 'reaction'"
-	"  ORDER BY m.id DESC LIMIT 1) lm ON true"
-	" CROSS JOIN LATERAL (SELECT count(*) AS n FROM messages i"
-	"  WHERE i.contact_id = c.id AND i.direction = 'in'"
-	"  AND i.type <> 'reaction' AND i.id > c.read_upto_id) u"
+	CONV_ROW_JOINS
 	" CROSS JOIN LATERAL (SELECT coalesce(jsonb_agg("
 	"  wa_conv_message_json(pm) ORDER BY pm.id DESC), '[]') AS msgs,"
 	"  min(pm.id) AS oldest"

@@ -124,21 +124,31 @@ media_stream(struct req *r, const struct media_creds *c,
 	    "the download from WhatsApp failed");
 }
 
-int
-api_media_get(struct req *r)
+/* The :id media of this tenant and the tenant's Graph credentials; 0, or
+ * the status of the error reply sent. any_message: also an incoming
+ * message's WhatsApp media id without a row of ours. */
+static int
+media_and_creds(struct req *r, int any_message, struct media_row *m,
+    struct media_creds *c)
 {
-	struct media_row	m;
-	struct media_creds		c;
-	int			st;
-
-	switch (media_find(r, req_param(r, "id"), 1, &m)) {
+	switch (media_find(r, req_param(r, "id"), any_message, m)) {
 	case -1:
 		return reply_db_error(r);
 	case 1:
 		return reply_error(r, 404, "not_found", "no such media");
 	}
-	memset(&c, 0, sizeof(c));
-	if ((st = media_creds_get(r, &c)) != 0)
+	memset(c, 0, sizeof(*c));
+	return media_creds_get(r, c);
+}
+
+int
+api_media_get(struct req *r)
+{
+	struct media_row	m;
+	struct media_creds	c;
+	int			st;
+
+	if ((st = media_and_creds(r, 1, &m, &c)) != 0)
 		return st;
 	st = media_stream(r, &c, &m);
 	media_creds_wipe(&c);
@@ -151,19 +161,12 @@ int
 api_media_delete(struct req *r)
 {
 	struct media_row	 m;
-	struct media_creds		 c;
+	struct media_creds	 c;
 	struct graph_err	 ge;
 	const char		*v[2];
 	int			 st;
 
-	switch (media_find(r, req_param(r, "id"), 0, &m)) {
-	case -1:
-		return reply_db_error(r);
-	case 1:
-		return reply_error(r, 404, "not_found", "no such media");
-	}
-	memset(&c, 0, sizeof(c));
-	if ((st = media_creds_get(r, &c)) != 0)
+	if ((st = media_and_creds(r, 0, &m, &c)) != 0)
 		return st;
 	/* Already gone at Meta (expired, deleted elsewhere): only our
 	 * record is left to delete. */

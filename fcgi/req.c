@@ -67,18 +67,6 @@ req_header(const struct req *r, const char *name)
 	return req_env(r, key);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes %XX and '+' from [s, s+n) into out; -1 if it does not fit or
  * decodes to a NUL byte. */
 static int
@@ -92,8 +80,8 @@ url_decode(const char *s, size_t n, char *out, size_t on)
 		c = s[i];
 		if (c == '+')
 			c = ' ';
-		else if (c == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		else if (c == '%' && i + 2 < n && (hi = hex_digit(s[i + 1])) >= 0 &&
+		    (lo = hex_digit(s[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}

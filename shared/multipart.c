@@ -2,12 +2,15 @@
  * scanned for "\r\n--boundary" with KMP, so a delimiter split across two
  * chunks is found and bytes that only looked like its start are given
  * back as data (they are a prefix of the delimiter, so no copy is kept).
- * Self-contained on purpose: the fuzz target builds it alone. */
+ * It links alone on purpose (util.h is header-only here): the fuzz target
+ * builds it with no library. */
 #include "multipart.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "util.h"
 
 enum {
 	MP_PREAMBLE,		/* before the first delimiter: ignored */
@@ -109,18 +112,6 @@ param_next(const char *s, char *key, size_t kn, char *val, size_t vn,
 	return *bad ? NULL : s;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 5987 ext-value "charset'lang'pct-encoded" -> UTF-8; 0 or -1. */
 static int
 ext_value(const char *v, char *out, size_t n)
@@ -143,7 +134,7 @@ ext_value(const char *v, char *out, size_t n)
 	for (s = q2 + 1; *s != '\0'; s++) {
 		c = (unsigned char)*s;
 		if (c == '%') {
-			if ((hi = hexval(s[1])) < 0 || (lo = hexval(s[2])) < 0)
+			if ((hi = hex_digit(s[1])) < 0 || (lo = hex_digit(s[2])) < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
 			s += 2;

@@ -21,4 +21,17 @@ void	 iso_time(int64_t unix_us, char *out, size_t n);
 int	 str_to_i64(const char *, int64_t *);
 int	 str_eq_ct(const char *, const char *);	/* constant time */
 
+/* One hex digit's value, or -1 (URL and RFC 5987 percent-decoding). */
+static inline int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif /* WA_UTIL_H */
