@@ -19,7 +19,7 @@ def shop(stack):
 
 
 def phone():
-    return "1650555" + "".join(secrets.choice("0123456789") for _ in range(4))
+    return "1650" + "".join(secrets.choice("0123456789") for _ in range(8))
 
 
 def text(frm, body="hi", ts=None, wamid=None):
