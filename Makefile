@@ -133,6 +133,7 @@ fuzz: build/fuzz/fuzz_multipart
 	@mkdir -p build/fuzz/corpus
 	build/fuzz/fuzz_multipart -max_total_time=$(FUZZ_SECONDS) \
 	    -dict=tests/fuzz/multipart.dict -print_final_stats=0 \
+	    -artifact_prefix=build/fuzz/ \
 	    build/fuzz/corpus tests/fuzz/seeds 2>build/fuzz/fuzz.log \
 	    || { tail -40 build/fuzz/fuzz.log; exit 1; }
 	@tail -1 build/fuzz/fuzz.log

@@ -65,6 +65,23 @@ static const struct db_stmt assign = { "outbox_assign",
 	"   pg_snapshot_xmin(pg_current_snapshot())::text"
 	" FROM numbered_events ORDER BY xact, id" };
 
+/* Wake-ups (wa_wake_relay() in schema/001_init.sql): while we hold
+ * "awake" (4242005), transactions that emit events do not NOTIFY, so they
+ * do not queue on NOTIFY's database-wide commit lock. To settle, we let go
+ * of it and test "in flight" (4242006), which every such transaction holds
+ * shared until it ends. Tries only: a long transaction must never make us,
+ * or anyone queued behind us, wait. Session-level locks: a lost connection
+ * lets them go. */
+static const struct db_stmt wake = { "outbox_wake",
+	"SELECT pg_try_advisory_lock(4242005)" };
+static const struct db_stmt settle_awake = { "outbox_settle_awake",
+	"SELECT pg_advisory_unlock(4242005), CASE WHEN"
+	" pg_try_advisory_lock(4242006) THEN pg_advisory_unlock(4242006)"
+	" ELSE false END" };
+static const struct db_stmt settle = { "outbox_settle",
+	"SELECT true, CASE WHEN pg_try_advisory_lock(4242006) THEN"
+	" pg_advisory_unlock(4242006) ELSE false END" };
+
 static const struct db_stmt unpublished = { "outbox_unpublished",
 	"SELECT e.tenant_id, e.seq, to_json(e.name)::text,"
 	"  wa_event_frame(e.seq, e.name, e.data)"
@@ -89,6 +106,7 @@ enum inflight { IDLE, MARKS, ASSIGN };
 struct outbox {
 	struct db	*db;
 	int		 pid;		/* backend that holds the lock, or 0 */
+	int		 awake;		/* holds the "awake" lock */
 	enum inflight	 inflight;
 	struct db_res	*next;		/* a batch numbered ahead of time */
 	uint64_t	 low;		/* no unnumbered event below this xact */
@@ -137,7 +155,7 @@ outbox_take_lock(struct outbox *ob)
 		 * notifications it never reads. */
 		if (db_exec_sql(ob->db, "LISTEN wa_events") == 0) {
 			ob->pid = db_backend_pid(ob->db);
-			rc = 1;
+			rc = outbox_wake(ob) == 0 ? 1 : -1;
 		} else
 			log_err("outbox: LISTEN: %s", db_errmsg(ob->db));
 	} else if (got != NULL)
@@ -156,11 +174,63 @@ void
 outbox_reset(struct outbox *ob)
 {
 	ob->inflight = IDLE;
+	ob->awake = 0;		/* a new session holds no lock */
 	ob->nmarks = 0;
 	ob->low = 0;		/* a new session scans everything once */
 	/* Numbered but unpublished: the stored cursors bring it back. */
 	db_res_free(ob->next);
 	ob->next = NULL;
+}
+
+/* Runs a wake-up statement once nothing else is in flight: its first
+ * column ("t" or "f"), or NULL when the connection is lost. */
+static const char *
+wake_stmt(struct outbox *ob, const struct db_stmt *st, int col)
+{
+	struct db_res	*res;
+	const char	*v;
+
+	if (outbox_flush(ob, 1) != 0 || !outbox_owned(ob) ||
+	    (res = db_query(ob->db, st, 0, NULL)) == NULL)
+		return NULL;
+	v = db_val(res, 0, col) != NULL && strcmp(db_val(res, 0, col), "t")
+	    == 0 ? "t" : "f";
+	db_res_free(res);
+	return v;
+}
+
+int
+outbox_wake(struct outbox *ob)
+{
+	const char	*got;
+
+	if (ob->awake)
+		return 0;
+	if ((got = wake_stmt(ob, &wake, 0)) == NULL)
+		return -1;
+	/* Not now (a transaction is testing it): they NOTIFY meanwhile. */
+	ob->awake = *got == 't';
+	return 0;
+}
+
+int
+outbox_settle(struct outbox *ob)
+{
+	const char	*quiet;
+
+	if ((quiet = wake_stmt(ob, ob->awake ? &settle_awake : &settle, 1)) ==
+	    NULL)
+		return -1;
+	ob->awake = 0;
+	/* A batch numbered ahead of time was scanned before this: the next
+	 * scan would hand it out instead of looking again. */
+	return *quiet == 't' && ob->next == NULL;
+}
+
+int
+outbox_awake(const struct outbox *ob)
+{
+	return ob->awake;
 }
 
 int

@@ -29,6 +29,15 @@ int		 outbox_owned(const struct outbox *);
 /* Forgets cursor updates not yet written: after a lost connection the
  * next owner re-publishes from the stored cursor instead. */
 void		 outbox_reset(struct outbox *);
+/* Wake-ups (see outbox.c). Awake, transactions that emit events do not
+ * NOTIFY: outbox_wake() (again) before scanning, when it can be had.
+ * outbox_settle() gives it up: 1 when no transaction that may have seen
+ * us awake is still running, so after one more scan that finds nothing it
+ * is safe to sleep until a NOTIFY; 0 when some are (look again soon); -1
+ * when the connection is lost. */
+int		 outbox_wake(struct outbox *);
+int		 outbox_settle(struct outbox *);
+int		 outbox_awake(const struct outbox *);
 /* Discards the notifications received so far: they only say "look". */
 int		 outbox_drain(struct outbox *);
 

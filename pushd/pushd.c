@@ -1,8 +1,9 @@
 /* pushd/pushd.c: wa-pushd, the relay from the events outbox to nginx's
- * pub/sub module. Responders write events and NOTIFY wa_events in the
- * transaction of the change; the one wa-pushd holding the relay lock
- * numbers them per tenant and POSTs each frame to nginx, which pushes it
- * to the tenant's WebSocket subscribers. Others wait as standbys.
+ * pub/sub module. Responders write events in the transaction of the
+ * change, and NOTIFY wa_events when wa-pushd sleeps (outbox.h); the one
+ * wa-pushd holding the relay lock numbers them per tenant and POSTs each
+ * frame to nginx, which pushes it to the tenant's WebSocket subscribers.
+ * Others wait as standbys.
  *
  * Nothing is lost: an event stays unnumbered until it is committed with
  * its seq, a numbered event stays in (published, assigned] until nginx has
@@ -26,6 +27,7 @@
 #include "util.h"
 
 #define SWEEP_MS	1000	/* look without a NOTIFY this often */
+#define LINGER_SCANS	3	/* empty scans, 1 ms apart, before settling */
 #define STANDBY_MS	500	/* a standby retries the lock this often */
 #define BACKOFF_MIN_MS	50
 #define BACKOFF_MAX_MS	2000
@@ -40,6 +42,8 @@ struct pushd {
 	int		 owner;		/* holds the relay lock */
 	int		 recovering;	/* re-publishing (published, assigned] */
 	int		 standby;	/* said so in the log */
+	int		 empty;		/* scans in a row that found nothing */
+	int		 settled;	/* the next scan may let us sleep */
 	long long	 published, logged, recovered;
 	int64_t		 next_stats;
 };
@@ -111,6 +115,7 @@ lost(struct pushd *p)
 		log_warn("db: connection lost (relay lock released): "
 		    "reconnecting");
 	p->owner = 0;
+	p->settled = 0;
 	outbox_reset(p->ob);
 }
 
@@ -248,20 +253,51 @@ cycle(struct pushd *p)
 	return rc;
 }
 
-/* Nothing pending: write the cursors, then sleep until a NOTIFY or the
- * sweep timeout (a lost notification only delays, never loses). */
+/* Writes the cursors, then sleeps until a NOTIFY, a timer or ms. */
 static int
-idle(struct pushd *p)
+idle(struct pushd *p, int ms)
 {
 	struct pollfd	pfd;
 
 	if (outbox_flush(p->ob, 1) != 0 || (pfd.fd = db_socket(p->db)) < 0)
 		return -1;
+	/* A notification read along with the last result is not on the
+	 * socket any more: poll() would sleep through it. */
+	if (outbox_drain(p->ob) > 0)
+		return 0;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, timers_wait(SWEEP_MS)) > 0 &&
-	    db_consume(p->db) != 0)
+	if (poll(&pfd, 1, timers_wait(ms)) > 0 && db_consume(p->db) != 0)
 		return -1;
 	return 0;
+}
+
+/* A scan found nothing. Events came moments ago: stay awake (nobody
+ * NOTIFYs) and look again shortly. Then settle (outbox.h): once no
+ * transaction that saw us awake is running, scan once more, and if that
+ * finds nothing too, sleep until a NOTIFY or the sweep timeout. */
+static int
+quiet(struct pushd *p)
+{
+	int	rc, ms;
+
+	if (p->settled) {
+		p->settled = 0;
+		p->empty = 0;
+		return idle(p, SWEEP_MS) != 0 || outbox_wake(p->ob) != 0 ?
+		    -1 : 0;
+	}
+	if (p->empty++ < LINGER_SCANS && outbox_awake(p->ob))
+		return idle(p, 1);
+	if ((rc = outbox_settle(p->ob)) < 0)
+		return -1;
+	if (rc == 1) {
+		p->settled = 1;		/* the last scan comes next */
+		return 0;
+	}
+	/* Still running (a long transaction, or steady traffic that
+	 * NOTIFYs now): look again, less often the longer it lasts. */
+	ms = 1 << (p->empty - LINGER_SCANS < 6 ? p->empty - LINGER_SCANS : 6);
+	return idle(p, ms);
 }
 
 static void
@@ -288,9 +324,13 @@ run(struct pushd *p)
 			lost(p);
 			continue;
 		}
-		if ((rc = cycle(p)) == 1)
+		if ((rc = cycle(p)) == 1) {
 			delay = BACKOFF_MIN_MS;
-		else if (rc == 0 && idle(p) != 0)
+			p->empty = 0;
+			p->settled = 0;
+			if (outbox_wake(p->ob) != 0)
+				lost(p);
+		} else if (rc == 0 && quiet(p) != 0)
 			lost(p);
 		else if (rc == -1)
 			lost(p);

@@ -185,7 +185,7 @@ static int
 disposition(struct multipart_part *pt, const char *v)
 {
 	char		 key[32], val[MULTIPART_FILENAME_MAX * 3];
-	char		 ext[MULTIPART_FILENAME_MAX];
+	char		 ext[MULTIPART_FILENAME_MAX], dec[MULTIPART_FILENAME_MAX];
 	const char	*s = skip_lws(v);
 	int		 bad = 0, have_ext = 0, have_name = 0;
 
@@ -206,7 +206,10 @@ disposition(struct multipart_part *pt, const char *v)
 			unescape_quotes(pt->filename);
 			pt->has_filename = 1;
 		} else if (strcasecmp(key, "filename*") == 0 &&
-		    ext_value(val, ext, sizeof(ext)) == 0) {
+		    ext_value(val, dec, sizeof(dec)) == 0) {
+			/* Decoded aside: a later, broken filename* leaves
+			 * half its bytes there, unterminated. */
+			memcpy(ext, dec, strlen(dec) + 1);
 			have_ext = 1;
 			pt->has_filename = 1;
 		}

@@ -195,6 +195,11 @@ multipart_decodes_quoted_and_extended_filenames(void **state)
 	check("b", "--b\r\nContent-Disposition: form-data; name=file; "
 	    "filename=ok.txt; filename*=UTF-8''%zz\r\n\r\nx\r\n--b--", 0,
 	    "[file|F:ok.txt|]x;");
+	/* A good filename* then a broken one (found by the fuzzer): the
+	 * good one stands, nothing half-decoded leaks into it. */
+	check("b", "--b\r\nContent-Disposition: form-data; name=file; "
+	    "filename*=UTF-8''good.txt; filename*=UTF-8''ab%zz\r\n\r\nx\r\n"
+	    "--b--", 0, "[file|F:good.txt|]x;");
 	/* Folded header lines. */
 	check("b", "--b\r\nContent-Disposition: form-data;\r\n name=file;"
 	    "\r\n\tfilename=f.txt\r\nContent-Type: text/plain;\r\n "
