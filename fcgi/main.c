@@ -41,7 +41,7 @@ worker_main(void *arg)
 		if (rc < 0)
 			break;		/* listener shut down: we are stopping */
 		req_serve(w, &fr);
-		FCGX_Finish_r(&fr);
+		req_end(&fr);
 	}
 	FCGX_Free(&fr, 1);
 	return NULL;

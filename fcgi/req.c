@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/ioctl.h>
+
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
@@ -357,6 +359,22 @@ req_after_reply(struct req *r, void (*fn)(struct worker *, void *),
 }
 
 void
+req_end(void *fcgx)
+{
+	FCGX_Request	*fr = fcgx;
+	int		 unread = 1;
+
+	/* libfcgi closes by half-shutting the socket and reading until nginx
+	 * closes its end (shutdown, poll, read: three system calls and a
+	 * wait, per request), so that input we never read cannot turn into
+	 * a reset that costs nginx the reply. With nothing unread there is
+	 * no reset: close at once ("detached" skips that dance). */
+	fr->detached = fr->ipcFd >= 0 &&
+	    ioctl(fr->ipcFd, FIONREAD, &unread) == 0 && unread == 0;
+	FCGX_Finish_r(fr);
+}
+
+void
 req_serve(struct worker *w, void *fcgx)
 {
 	struct req	r;
@@ -368,9 +386,9 @@ req_serve(struct worker *w, void *fcgx)
 	req_finish(&r);
 	if (r.after != NULL) {
 		/* Ends the FastCGI request now, so nginx has the whole reply;
-		 * the caller's own FCGX_Finish_r() is then a no-op (as it is
-		 * for FCGX_Accept_r(), which finishes the request again). */
-		FCGX_Finish_r(fcgx);
+		 * the caller's own req_end() is then a no-op (as it is for
+		 * FCGX_Accept_r(), which finishes the request again). */
+		req_end(fcgx);
 		r.after(w, r.after_arg);
 	}
 }

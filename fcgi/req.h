@@ -58,6 +58,9 @@ struct req {
 };
 
 void		 req_serve(struct worker *, void *fcgx_request);
+/* Ends a FastCGI request (FCGX_Finish_r), closing at once when nginx sent
+ * nothing we left unread. */
+void		 req_end(void *fcgx_request);
 
 const char	*req_env(const struct req *, const char *name);
 /* "X-Tenant-Id" -> the HTTP_X_TENANT_ID parameter. */
