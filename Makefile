@@ -37,8 +37,9 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 LIBWA	:= $(OUT)/libwa.a
-# The responder's code without main(), so unit tests can reach it.
+# The responder's and wa-pushd's code without main(), for unit tests.
 LIBFCGI	:= $(OUT)/libwafcgi.a
+LIBPUSHD := $(OUT)/libwapushd.a
 PROGS	:= $(BINDIR)/wa-fcgi $(BINDIR)/wa-pushd $(BINDIR)/wactl \
 	   $(BINDIR)/wa-hello
 UNITS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
@@ -58,6 +59,10 @@ $(LIBWA): $(call obj,$(SHARED_SRC))
 	rm -f $@ && ar rcs $@ $^
 
 $(LIBFCGI): $(call obj,$(filter-out fcgi/main.c,$(FCGI_SRC)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBPUSHD): $(call obj,$(filter-out pushd/pushd.c,$(PUSHD_SRC)))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -83,9 +88,10 @@ $(BINDIR)/wa-bench: $(OUT)/obj/bench/bench.o $(OUT)/obj/shared/sig.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
 
-$(OUT)/tests/test_%: tests/unit/test_%.c $(LIBFCGI) $(LIBWA)
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIBFCGI) $(LIBPUSHD) $(LIBWA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ifcgi -o $@ $< $(LIBFCGI) $(LIBWA) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Ifcgi -Ipushd -o $@ $< $(LIBFCGI) $(LIBPUSHD) \
+	    $(LIBWA) $(LIBS) -lcmocka
 
 units: $(UNITS)
 

@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
@@ -360,8 +358,6 @@ main(void)
 		log_warn("cannot open WA_LOG_FILE %s: %s; logging to stderr",
 		    conf.log_file, strerror(errno));
 	signals_init();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		fatal("curl_global_init failed");
 	memset(&p, 0, sizeof(p));
 	p.rl = relay_open(conf.publish_url);
 	p.db = db_open(conf.database_url, "wa-pushd");
@@ -373,6 +369,5 @@ main(void)
 	outbox_free(p.ob);
 	db_close(p.db);	/* releases the lock */
 	relay_close(p.rl);
-	curl_global_cleanup();
 	return 0;
 }

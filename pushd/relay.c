@@ -1,39 +1,73 @@
 /* pushd/relay.c: POSTs each frame to nginx's publisher location over one
- * kept-alive libcurl handle. nginx closes a kept-alive connection after
- * keepalive_requests or keepalive_timeout; libcurl notices and opens a new
- * one on the next request, and a request lost that way is retried by the
- * caller like any other failure. */
+ * kept-alive HTTP/1.1 connection. The publisher is nginx on this machine,
+ * over plain HTTP, and every request is the same shape, so this is a small
+ * client of its own rather than libcurl: one sendmsg() and a read or two
+ * per frame, against libcurl's dozen system calls and its bookkeeping,
+ * which made wa-pushd the slow end of the relay.
+ *
+ * nginx closes a kept-alive connection after keepalive_requests or
+ * keepalive_timeout: a request that finds the connection closed before
+ * any answer is sent again once on a new one. Anything else that fails is
+ * RELAY_RETRY, which the caller retries with backoff. */
 #include "relay.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <curl/curl.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
 
-#define RELAY_TIMEOUT_MS	5000
+#define RELAY_TIMEOUT_MS	5000	/* per read or write */
 #define RELAY_CONNECT_MS	1000
-#define RELAY_URL_MAX		1024
+#define RELAY_HEAD_MAX		2048	/* our request line and headers */
+#define RELAY_RESP_MAX		16384	/* nginx's answer, headers and body */
 
 struct relay {
-	CURL	*curl;
-	char	*base;		/* WA_PUBLISH_URL */
+	char	*host;		/* as in the URL, for Host: */
+	char	*port;
+	char	*path;		/* "/pub" or "/pub?x=y" */
 	char	 sep;		/* '?' or '&' before id= */
-	char	 url[RELAY_URL_MAX];
-	char	 err[CURL_ERROR_SIZE + 64];
-	char	 curl_err[CURL_ERROR_SIZE];
+	int	 fd;		/* -1: not connected */
+	char	 head[RELAY_HEAD_MAX];
+	char	 resp[RELAY_RESP_MAX];
+	size_t	 rlen;		/* bytes in resp */
+	char	 err[256];
 };
 
-/* nchan answers with channel statistics: nobody reads them. */
-static size_t
-discard(char *p, size_t size, size_t n, void *arg)
+/* http://host[:port][/path]: 0, or -1 (the URL is not one we can use). */
+static int
+parse_url(struct relay *rl, const char *url)
 {
-	(void)p;
-	(void)arg;
-	return size * n;
+	const char	*h, *p, *slash;
+	size_t		 hl;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return -1;
+	h = url + 7;
+	slash = h + strcspn(h, "/?");
+	if ((p = memchr(h, ':', (size_t)(slash - h))) == NULL)
+		p = slash;
+	hl = (size_t)(p - h);
+	if (hl == 0 || (p < slash && slash - p < 2))
+		return -1;
+	rl->host = xstrndup(h, hl);
+	rl->port = p < slash ? xstrndup(p + 1, (size_t)(slash - p - 1)) :
+	    xstrdup("80");
+	rl->path = *slash == '/' ? xstrdup(slash) : xstrdup("/");
+	rl->sep = strchr(rl->path, '?') != NULL ? '&' : '?';
+	return 0;
 }
 
 struct relay *
@@ -41,25 +75,20 @@ relay_open(const char *url)
 {
 	struct relay	*rl = xcalloc(1, sizeof(*rl));
 
-	if ((rl->curl = curl_easy_init()) == NULL)
-		fatal("relay: curl_easy_init failed");
-	rl->base = xstrdup(url);
-	rl->sep = strchr(url, '?') != NULL ? '&' : '?';
-	/* Set once: the handle keeps them, and its connection, across
-	 * requests. */
-	curl_easy_setopt(rl->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(rl->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(rl->curl, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(rl->curl, CURLOPT_TIMEOUT_MS, (long)RELAY_TIMEOUT_MS);
-	curl_easy_setopt(rl->curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)RELAY_CONNECT_MS);
-	curl_easy_setopt(rl->curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(rl->curl, CURLOPT_ERRORBUFFER, rl->curl_err);
-	curl_easy_setopt(rl->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* Straight to nginx: an http_proxy in the environment must not
-	 * reroute (or leak) the publisher's traffic. */
-	curl_easy_setopt(rl->curl, CURLOPT_PROXY, "");
+	rl->fd = -1;
+	if (parse_url(rl, url) != 0)
+		fatal("WA_PUBLISH_URL %s: want http://host[:port]/path (nginx "
+		    "on this machine, plain HTTP)", url);
 	return rl;
+}
+
+static void
+disconnect(struct relay *rl)
+{
+	if (rl->fd >= 0)
+		close(rl->fd);
+	rl->fd = -1;
+	rl->rlen = 0;
 }
 
 void
@@ -67,8 +96,10 @@ relay_close(struct relay *rl)
 {
 	if (rl == NULL)
 		return;
-	curl_easy_cleanup(rl->curl);
-	free(rl->base);
+	disconnect(rl);
+	free(rl->host);
+	free(rl->port);
+	free(rl->path);
 	free(rl);
 }
 
@@ -78,61 +109,268 @@ relay_error(const struct relay *rl)
 	return rl->err;
 }
 
-/* Appends to *h; on failure *h is left as it was, still to be freed. */
 static int
-header(struct curl_slist **h, const char *line)
+fail(struct relay *rl, const char *what, int e)
 {
-	struct curl_slist	*t;
+	snprintf(rl->err, sizeof(rl->err), "%s: %s", what,
+	    e != 0 ? strerror(e) : "closed by nginx");
+	disconnect(rl);
+	return -1;
+}
 
-	if ((t = curl_slist_append(*h, line)) == NULL)
+/* A non-blocking connect bounded by RELAY_CONNECT_MS, then a blocking
+ * socket whose reads and writes time out after RELAY_TIMEOUT_MS. */
+static int
+connect_one(const struct addrinfo *ai)
+{
+	struct timeval	tv = { RELAY_TIMEOUT_MS / 1000,
+			    (RELAY_TIMEOUT_MS % 1000) * 1000 };
+	struct pollfd	pfd;
+	socklen_t	sl = sizeof(int);
+	int		fd, e = 0, one = 1;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol)) < 0)
 		return -1;
-	*h = t;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (errno != EINPROGRESS ||
+		    poll(&pfd, 1, RELAY_CONNECT_MS) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) != 0 ||
+		    e != 0) {
+			close(fd);
+			errno = e != 0 ? e : ETIMEDOUT;
+			return -1;
+		}
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int
+reconnect(struct relay *rl)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 rc, e = ECONNREFUSED;
+
+	disconnect(rl);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(rl->host, rl->port, &hints, &res)) != 0) {
+		snprintf(rl->err, sizeof(rl->err), "%s: %s", rl->host,
+		    gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL && rl->fd < 0; ai = ai->ai_next)
+		if ((rl->fd = connect_one(ai)) < 0)
+			e = errno;
+	freeaddrinfo(res);
+	return rl->fd >= 0 ? 0 : fail(rl, "connect", e);
+}
+
+/* Writes all of iov: 0, or -1 with errno set. */
+static int
+write_all(int fd, struct iovec *iov, int n)
+{
+	struct msghdr	m;
+	ssize_t		w;
+
+	while (n > 0) {
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)n;
+		if ((w = sendmsg(fd, &m, MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
 	return 0;
+}
+
+/* Reads more of the answer: bytes read, 0 at EOF, -1 on error. */
+static ssize_t
+read_more(struct relay *rl)
+{
+	ssize_t	r;
+
+	if (rl->rlen >= sizeof(rl->resp) - 1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	do
+		r = read(rl->fd, rl->resp + rl->rlen,
+		    sizeof(rl->resp) - 1 - rl->rlen);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		rl->rlen += (size_t)r;
+		rl->resp[rl->rlen] = '\0';
+	}
+	return r;
+}
+
+/* The value of header `name` in the header block [h, end), or NULL. */
+static const char *
+header_value(const char *h, const char *end, const char *name)
+{
+	size_t	n = strlen(name);
+
+	for (; h != NULL && h < end; h = strstr(h, "\r\n")) {
+		h += h[0] == '\r' ? 2 : 0;
+		if (strncasecmp(h, name, n) == 0 && h[n] == ':')
+			return h + n + 1 + strspn(h + n + 1, " \t");
+	}
+	return NULL;
+}
+
+/* Whether a chunked body that starts at b is complete in resp. */
+static int
+chunks_done(const char *b, const char *end)
+{
+	const char	*p = b;
+	char		*q;
+	unsigned long	 n;
+
+	for (;;) {
+		if (strstr(p, "\r\n") == NULL)
+			return 0;
+		n = strtoul(p, &q, 16);
+		if (q == p)
+			return -1;
+		p = strstr(q, "\r\n") + 2;
+		if (n == 0)	/* no trailers from nginx: just CRLF */
+			return end - p >= 2;
+		if ((size_t)(end - p) < n + 2)
+			return 0;
+		p += n + 2;
+	}
+}
+
+/* Reads one whole answer: its status, or -1. *keep is 0 when nginx will
+ * close the connection after it. */
+static int
+read_answer(struct relay *rl, int *keep, int *got_any)
+{
+	const char	*body, *v;
+	char		*end;
+	long		 status, clen;
+	ssize_t		 r;
+	int		 done;
+
+	rl->rlen = 0;
+	rl->resp[0] = '\0';
+	*got_any = 0;
+	while ((body = strstr(rl->resp, "\r\n\r\n")) == NULL)
+		if ((r = read_more(rl)) <= 0)
+			return fail(rl, "read", r == 0 ? 0 : errno);
+		else
+			*got_any = 1;
+	body += 4;
+	if (strncmp(rl->resp, "HTTP/1.", 7) != 0 ||
+	    (status = strtol(rl->resp + 9, &end, 10)) < 100 || status > 599) {
+		snprintf(rl->err, sizeof(rl->err), "not an HTTP answer");
+		disconnect(rl);
+		return -1;
+	}
+	*keep = strncmp(rl->resp, "HTTP/1.1", 8) == 0 &&
+	    ((v = header_value(rl->resp, body, "Connection")) == NULL ||
+	    strncasecmp(v, "close", 5) != 0);
+	if ((v = header_value(rl->resp, body, "Content-Length")) != NULL) {
+		clen = strtol(v, NULL, 10);
+		while ((long)(rl->resp + rl->rlen - body) < clen)
+			if ((r = read_more(rl)) <= 0)
+				return fail(rl, "read", r == 0 ? 0 : errno);
+	} else if ((v = header_value(rl->resp, body, "Transfer-Encoding")) !=
+	    NULL && strncasecmp(v, "chunked", 7) == 0) {
+		while ((done = chunks_done(body, rl->resp + rl->rlen)) == 0)
+			if ((r = read_more(rl)) <= 0)
+				return fail(rl, "read", r == 0 ? 0 : errno);
+		if (done < 0) {
+			snprintf(rl->err, sizeof(rl->err), "bad chunked body");
+			disconnect(rl);
+			return -1;
+		}
+	} else if (status >= 200 && status != 204 && status != 304) {
+		/* Body until close: read it all, then the connection ends. */
+		while ((r = read_more(rl)) > 0)
+			;
+		*keep = 0;
+	}
+	return (int)status;
+}
+
+/* One request and its answer on the current connection: the status, or
+ * -1. *unanswered is set when nothing at all came back (a kept-alive
+ * connection nginx had closed: safe to send again). */
+static int
+exchange(struct relay *rl, const char *channel, const char *seq,
+    const char *frame, size_t len, int *unanswered)
+{
+	struct iovec	iov[2];
+	int		n, status, keep = 1, got_any = 0;
+
+	*unanswered = 1;
+	n = snprintf(rl->head, sizeof(rl->head),
+	    "POST %s%cid=%s HTTP/1.1\r\nHost: %s:%s\r\n"
+	    /* JSON, never octet-stream: nchan sends binary frames for it. */
+	    "Content-Type: application/json\r\nEvent-Id: %s\r\n"
+	    "Content-Length: %zu\r\n\r\n",
+	    rl->path, rl->sep, channel, rl->host, rl->port, seq, len);
+	if (n < 0 || (size_t)n >= sizeof(rl->head)) {
+		snprintf(rl->err, sizeof(rl->err), "request head too long");
+		*unanswered = 0;
+		return -1;
+	}
+	iov[0].iov_base = rl->head;
+	iov[0].iov_len = (size_t)n;
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	if (write_all(rl->fd, iov, 2) != 0)
+		return fail(rl, "write", errno);
+	status = read_answer(rl, &keep, &got_any);
+	*unanswered = status < 0 && !got_any;
+	if (status >= 0 && !keep)
+		disconnect(rl);
+	return status;
 }
 
 enum relay_rc
 relay_publish(struct relay *rl, const char *channel, const char *seq,
     const char *frame, size_t len)
 {
-	struct curl_slist	*h = NULL;
-	char			 eid[48];
-	long			 status = 0;
-	CURLcode		 cc;
-	enum relay_rc		 rc = RELAY_RETRY;
+	int	status = -1, unanswered = 0, fresh;
 
-	rl->err[0] = rl->curl_err[0] = '\0';
-	if ((size_t)snprintf(rl->url, sizeof(rl->url), "%s%cid=%s", rl->base,
-	    rl->sep, channel) >= sizeof(rl->url)) {
-		snprintf(rl->err, sizeof(rl->err), "publish URL too long");
-		return RELAY_RETRY;
-	}
-	snprintf(eid, sizeof(eid), "Event-Id: %s", seq);
-	/* JSON, never octet-stream: nchan sends binary frames for that.
-	 * "Expect:" keeps libcurl from waiting for a 100 Continue. */
-	if (header(&h, "Content-Type: application/json") != 0 ||
-	    header(&h, eid) != 0 || header(&h, "Expect:") != 0) {
-		snprintf(rl->err, sizeof(rl->err), "out of memory");
-		goto out;
-	}
-	curl_easy_setopt(rl->curl, CURLOPT_URL, rl->url);
-	curl_easy_setopt(rl->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(rl->curl, CURLOPT_POSTFIELDS, frame);
-	curl_easy_setopt(rl->curl, CURLOPT_POSTFIELDSIZE, (long)len);
-	if ((cc = curl_easy_perform(rl->curl)) != CURLE_OK) {
-		snprintf(rl->err, sizeof(rl->err), "%s", rl->curl_err[0] != '\0' ?
-		    rl->curl_err : curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(rl->curl, CURLINFO_RESPONSE_CODE, &status);
+	rl->err[0] = '\0';
+	/* A kept-alive connection nginx has just closed fails without an
+	 * answer: then once more on a new connection. */
+	do {
+		fresh = rl->fd < 0;
+		if (fresh && reconnect(rl) != 0)
+			return RELAY_RETRY;
+		status = exchange(rl, channel, seq, frame, len, &unanswered);
+	} while (status < 0 && unanswered && !fresh);
 	if (status >= 200 && status <= 299)
-		rc = RELAY_OK;
-	else if (status == 413)
-		rc = RELAY_TOO_LARGE;
-	else
-		snprintf(rl->err, sizeof(rl->err), "HTTP %ld", status);
-out:
-	/* The handle must not keep a pointer to the freed list. */
-	curl_easy_setopt(rl->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(h);
-	return rc;
+		return RELAY_OK;
+	if (status == 413)
+		return RELAY_TOO_LARGE;
+	if (status >= 0)
+		snprintf(rl->err, sizeof(rl->err), "HTTP %d", status);
+	return RELAY_RETRY;
 }

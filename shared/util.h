@@ -12,6 +12,7 @@ void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);
 char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
 int	 uuid_valid(const char *);
 int	 uuid_new(char out[UUID_LEN + 1]);
 int64_t	 now_ms(void);

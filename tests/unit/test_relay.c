@@ -1,0 +1,242 @@
+/* tests/unit/test_relay.c: wa-pushd's HTTP/1.1 publisher against a
+ * scripted server on loopback: the request it writes, the answers it
+ * understands (Content-Length, chunked, until close), connection reuse,
+ * and a kept-alive connection nginx closed meanwhile. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+/* What the server does with one request. */
+struct turn {
+	const char	*answer;	/* NULL: close without answering */
+	int		 close_after;	/* close once answered */
+};
+
+struct server {
+	int			 lfd, port;
+	const struct turn	*turns;
+	int			 nturns;
+	int			 accepts;
+	char			 last[4096];	/* the last request, whole */
+	pthread_t		 tid;
+};
+
+/* Reads one request (head and Content-Length body) into s->last. */
+static int
+read_request(int fd, struct server *s)
+{
+	size_t		 n = 0;
+	ssize_t		 r;
+	const char	*end, *cl;
+
+	for (;;) {
+		if ((r = read(fd, s->last + n, sizeof(s->last) - 1 - n)) <= 0)
+			return -1;
+		n += (size_t)r;
+		s->last[n] = '\0';
+		if ((end = strstr(s->last, "\r\n\r\n")) != NULL &&
+		    (cl = strstr(s->last, "Content-Length: ")) != NULL &&
+		    n >= (size_t)(end + 4 - s->last) + strtoul(cl + 16, NULL,
+		    10))
+			return 0;
+	}
+}
+
+static void *
+serve(void *arg)
+{
+	struct server	*s = arg;
+	int		 fd = -1, i;
+
+	for (i = 0; i < s->nturns; i++) {
+		if (fd < 0) {
+			if ((fd = accept(s->lfd, NULL, NULL)) < 0)
+				return NULL;
+			s->accepts++;
+		}
+		if (read_request(fd, s) != 0) {
+			close(fd);
+			fd = -1;
+			i--;		/* the client gave up: same turn again */
+			continue;
+		}
+		if (s->turns[i].answer != NULL)
+			(void)!write(fd, s->turns[i].answer,
+			    strlen(s->turns[i].answer));
+		if (s->turns[i].answer == NULL || s->turns[i].close_after) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void
+server_start(struct server *s, const struct turn *turns, int n)
+{
+	struct sockaddr_in	sa = { .sin_family = AF_INET };
+	socklen_t		sl = sizeof(sa);
+
+	memset(s, 0, sizeof(*s));
+	s->turns = turns;
+	s->nturns = n;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((s->lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s->lfd, 8), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
+	s->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&s->tid, NULL, serve, s), 0);
+}
+
+static void
+server_stop(struct server *s)
+{
+	pthread_join(s->tid, NULL);
+	close(s->lfd);
+}
+
+static struct relay *
+relay_to(const struct server *s, const char *path)
+{
+	char	url[128];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+	return relay_open(url);
+}
+
+#define OK201	"HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n" \
+		"Content-Length: 11\r\n\r\nqueued: 1\r\n"
+
+static void
+relay_writes_the_request_and_keeps_the_connection(void **state)
+{
+	static const struct turn turns[] = { { OK201, 0 }, { OK201, 0 } };
+	struct server	 s;
+	struct relay	*rl;
+
+	(void)state;
+	server_start(&s, turns, 2);
+	rl = relay_to(&s, "/pub");
+	assert_int_equal(relay_publish(rl, "chan-1", "7", "{\"id\":7}", 8),
+	    RELAY_OK);
+	assert_int_equal(relay_publish(rl, "chan-1", "8", "{\"id\":8}", 8),
+	    RELAY_OK);
+	server_stop(&s);
+	assert_int_equal(s.accepts, 1);
+	assert_non_null(strstr(s.last, "POST /pub?id=chan-1 HTTP/1.1\r\n"));
+	assert_non_null(strstr(s.last, "\r\nEvent-Id: 8\r\n"));
+	assert_non_null(strstr(s.last,
+	    "\r\nContent-Type: application/json\r\n"));
+	assert_non_null(strstr(s.last, "\r\n\r\n{\"id\":8}"));
+	relay_close(rl);
+}
+
+static void
+relay_reads_chunked_and_until_close_answers(void **state)
+{
+	static const struct turn turns[] = {
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n", 0 },
+		{ "HTTP/1.0 202 Accepted\r\n\r\nno length", 1 },
+		{ OK201, 0 },
+	};
+	struct server	 s;
+	struct relay	*rl;
+
+	(void)state;
+	server_start(&s, turns, 3);
+	rl = relay_to(&s, "/pub?x=1");
+	assert_int_equal(relay_publish(rl, "c", "1", "{}", 2), RELAY_OK);
+	assert_int_equal(relay_publish(rl, "c", "2", "{}", 2), RELAY_OK);
+	assert_int_equal(relay_publish(rl, "c", "3", "{}", 2), RELAY_OK);
+	server_stop(&s);
+	/* The body-until-close answer ended that connection. */
+	assert_int_equal(s.accepts, 2);
+	assert_non_null(strstr(s.last, "POST /pub?x=1&id=c HTTP/1.1\r\n"));
+	relay_close(rl);
+}
+
+static void
+relay_sends_again_when_a_kept_connection_was_closed(void **state)
+{
+	/* The second request finds the connection closed unanswered (as
+	 * after nginx's keepalive_requests): it goes again on a new one. */
+	static const struct turn turns[] = {
+		{ OK201, 0 }, { NULL, 0 }, { OK201, 0 },
+	};
+	struct server	 s;
+	struct relay	*rl;
+
+	(void)state;
+	server_start(&s, turns, 3);
+	rl = relay_to(&s, "/pub");
+	assert_int_equal(relay_publish(rl, "c", "1", "{}", 2), RELAY_OK);
+	assert_int_equal(relay_publish(rl, "c", "2", "{}", 2), RELAY_OK);
+	server_stop(&s);
+	assert_int_equal(s.accepts, 2);
+	assert_non_null(strstr(s.last, "Event-Id: 2\r\n"));
+	relay_close(rl);
+}
+
+static void
+relay_maps_statuses_and_unreachable_nginx(void **state)
+{
+	static const struct turn turns[] = {
+		{ "HTTP/1.1 413 Request Entity Too Large\r\n"
+		  "Content-Length: 0\r\n\r\n", 0 },
+		{ "HTTP/1.1 500 Internal Server Error\r\n"
+		  "Content-Length: 0\r\nConnection: close\r\n\r\n", 1 },
+	};
+	struct server	 s;
+	struct relay	*rl;
+	int		 port;
+
+	(void)state;
+	server_start(&s, turns, 2);
+	rl = relay_to(&s, "/pub");
+	assert_int_equal(relay_publish(rl, "c", "1", "{}", 2),
+	    RELAY_TOO_LARGE);
+	assert_int_equal(relay_publish(rl, "c", "2", "{}", 2), RELAY_RETRY);
+	assert_string_equal(relay_error(rl), "HTTP 500");
+	server_stop(&s);
+	port = s.port;
+	relay_close(rl);
+	/* Nobody listens there any more. */
+	s.port = port;
+	rl = relay_to(&s, "/pub");
+	assert_int_equal(relay_publish(rl, "c", "3", "{}", 2), RELAY_RETRY);
+	assert_non_null(strstr(relay_error(rl), "connect"));
+	relay_close(rl);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    relay_writes_the_request_and_keeps_the_connection),
+		cmocka_unit_test(relay_reads_chunked_and_until_close_answers),
+		cmocka_unit_test(
+		    relay_sends_again_when_a_kept_connection_was_closed),
+		cmocka_unit_test(relay_maps_statuses_and_unreachable_nginx),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
