@@ -294,7 +294,7 @@ quiet(struct pushd *p)
 	}
 	/* Still running (a long transaction, or steady traffic that
 	 * NOTIFYs now): look again, less often the longer it lasts. */
-	ms = 1 << (p->empty - LINGER_SCANS < 6 ? p->empty - LINGER_SCANS : 6);
+	ms = 1 << (p->empty - LINGER_SCANS < 4 ? p->empty - LINGER_SCANS : 4);
 	return idle(p, ms);
 }
 

@@ -271,6 +271,40 @@ def test_ids_start_at_one_per_tenant_and_follow_commit_order_without_gaps(
         wb.close()
 
 
+def test_no_wake_up_is_lost_while_the_relay_dozes_off(stack, tenant):
+    """Transactions NOTIFY only while wa-pushd sleeps, and it falls asleep
+    only once no transaction that saw it awake is still running (pushd/
+    outbox.c). Each round catches wa-pushd awake (just after it published
+    a primer event), emits an event in a transaction that commits only
+    after wa-pushd has let go of "awake": that event must still arrive at
+    once, not when a timer or the sweep next wakes wa-pushd (every 250 ms
+    to 1 s)."""
+    ws = connect(stack, tenant, timeout=5)
+    conn = stack.db()
+    waits = []
+    try:
+        with conn.cursor() as c:
+            for i in range(12):
+                c.execute("SELECT wa_emit(%s, 'message_incoming', %s)",
+                          (tenant.id, json.dumps({"primer": i})))
+                conn.commit()
+                assert recv_frame(ws)[1]["data"] == {"primer": i}
+                # wa-pushd is awake now: this transaction stays quiet.
+                c.execute("SELECT wa_emit(%s, 'message_incoming', %s)",
+                          (tenant.id, json.dumps({"n": i})))
+                time.sleep(0.02)
+                conn.commit()
+                t0 = time.time()
+                assert recv_frame(ws)[1]["data"] == {"n": i}
+                waits.append(round(time.time() - t0, 3))
+    finally:
+        conn.close()
+        ws.close()
+    # A lost wake-up waits ~125 ms on average for the next timer; a
+    # stall of this shared machine may delay one or two rounds too.
+    assert sum(w > 0.1 for w in waits) <= 2, waits
+
+
 def test_many_events_at_once_arrive_in_order(stack, tenant):
     ws = connect(stack, tenant)
     try:
