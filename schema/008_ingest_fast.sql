@@ -1,9 +1,10 @@
 -- 008_ingest_fast.sql: one statement for the body Meta sends most: one
 -- entry, one `messages` change, one chat message from a sender known by
--- phone (wa_id), with at most its own value.contacts[] entry. Everything
--- else, and every message kind with side tables (media, reactions, edits,
--- button and list replies), still goes through 002's general path, which
--- this falls back to whenever the shape is not exactly that.
+-- phone (wa_id), with at most its own value.contacts[] entry (media adds
+-- its metadata row in a second). Everything else, and every message kind
+-- that changes other rows or emits more events (reactions, edits,
+-- deletions, button and list replies), still goes through 002's general
+-- path, which this falls back to whenever the shape is not exactly that.
 --
 -- Why: the general path runs about fourteen statements per body (a query
 -- per contact, per kind, per event, each with its executor set up), three
@@ -50,8 +51,7 @@ BEGIN
 	IF NOT wa_msg_ok(v_m) OR jsonb_typeof(v_m->'from') IS DISTINCT FROM
 	    'string' OR v_m ? 'from_user_id' OR length(v_m->>'id') > 512 OR
 	    length(v_m->>'from') > 128 OR coalesce(v_m->>'type' IN (
-	    'reaction', 'edit', 'revoke', 'button', 'interactive', 'image',
-	    'video', 'audio', 'document', 'sticker'), true) THEN
+	    'reaction', 'edit', 'revoke', 'button', 'interactive'), true) THEN
 		RETURN NULL;
 	END IF;
 	-- contacts[]: absent, empty, or the sender alone (by wa_id, no BSUID).
@@ -151,6 +151,19 @@ BEGIN
 	END IF;
 	v_c.messages := 1;
 	v_c.events := 1;
+	-- Media metadata, as the general path records it (a statement of
+	-- its own: text, the common case, does not set it up at all).
+	IF v_type IN ('image', 'video', 'audio', 'document', 'sticker') THEN
+		INSERT INTO media (tenant_id, wa_media_id, kind, filename,
+		    mime_type, sha256, direction)
+		SELECT v_tenant, n.media_id,
+		    CASE n.type WHEN 'voice' THEN 'audio' ELSE n.type END,
+		    n.media_filename,
+		    coalesce(n.media_mime, 'application/octet-stream'),
+		    n.media_sha256, 'in'
+		FROM wa_msg_norm(v_m) n WHERE n.media_id IS NOT NULL
+		ON CONFLICT (tenant_id, wa_media_id) DO NOTHING;
+	END IF;
 	IF v_pending THEN
 		FOR v_u IN SELECT id FROM message_updates
 		    WHERE tenant_id = v_tenant AND applied_at IS NULL AND

@@ -56,13 +56,18 @@ def stored(stack, tenant, wamid):
     e = stack.query(
         "SELECT name, data FROM events WHERE tenant_id = %s"
         " AND data->'message'->>'id' = %s ORDER BY id", tenant.id, wamid)
+    md = stack.query(
+        "SELECT d.wa_media_id, d.kind, d.filename, d.mime_type, d.size,"
+        " d.sha256, d.direction FROM media d JOIN messages m"
+        " ON m.tenant_id = d.tenant_id AND m.media_id = d.wa_media_id"
+        " WHERE m.tenant_id = %s AND m.wamid = %s", tenant.id, wamid)
     for ev in e:
         d = ev["data"]
         for k in ("id", "created_at", "last_activity_at"):
             d["contact"].pop(k, None)
         for k in ("db_id", "contact_id", "created_at"):
             d["message"].pop(k, None)
-    return m, c, e
+    return m, c, e, md
 
 
 def sender():
@@ -86,6 +91,17 @@ CASES = {
     "referral": {"type": "text", "text": {"body": "from an ad"},
                  "referral": {"source_type": "ad", "source_id": "9"}},
     "new_kind": {"type": "hologram", "hologram": {"x": 1}},
+    "image": {"type": "image", "image": {
+        "id": "1001", "mime_type": "image/jpeg", "sha256": "aGFzaA==",
+        "caption": "look"}},
+    "document": {"type": "document", "document": {
+        "id": "1002", "mime_type": "application/pdf", "sha256": "ZG9j",
+        "filename": "terms.pdf"}},
+    "voice": {"type": "audio", "audio": {
+        "id": "1003", "mime_type": "audio/ogg; codecs=opus", "voice": True}},
+    "sticker": {"type": "sticker", "sticker": {
+        "id": "1004", "mime_type": "image/webp", "animated": True}},
+    "video_no_mime": {"type": "video", "video": {"id": "1005"}},
 }
 
 
@@ -102,9 +118,10 @@ def test_fast_path_matches_general_path(stack, twins, case):
     assert post(stack, fast_body) == ingest_general(stack, general_body)
     assert stored(stack, fast_t, msg["id"]) == \
         stored(stack, general_t, msg["id"])
-    m, c, e = stored(stack, fast_t, msg["id"])
+    m, c, e, md = stored(stack, fast_t, msg["id"])
     assert len(m) == 1 and len(c) == 1 and len(e) == 1
     assert c[0]["name"] == "Ada"
+    assert len(md) == (1 if m[0]["media_id"] else 0)
 
 
 def test_fast_path_duplicate_changes_nothing(stack, twins):
@@ -170,8 +187,9 @@ def other_shapes(t):
         "contact of someone else": other_contact,
         "BSUID": bsuid,
         "two entries": two_entries,
-        "image": body_for(t, dict(msg, type="image", image={"id": "1"})),
         "button": body_for(t, dict(msg, type="button", button={"text": "x"})),
+        "list reply": body_for(t, dict(msg, type="interactive", interactive={
+            "type": "list_reply", "list_reply": {"id": "r1", "title": "R"}})),
         "reaction": body_for(t, dict(msg, type="reaction", reaction={
             "message_id": "wamid.x", "emoji": "+"})),
         "not a message": body_for(t, dict(msg, id=5)),
@@ -181,8 +199,8 @@ def other_shapes(t):
 
 
 SHAPES = ["two messages", "statuses key", "contact of someone else", "BSUID",
-          "two entries", "image", "button", "reaction", "not a message",
-          "other field"]
+          "two entries", "button", "list reply", "reaction",
+          "not a message", "other field"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
