@@ -206,33 +206,21 @@ pg_pids() {
 	echo "$m" $(children "$m")
 }
 pushd_pid() { cat "$WA_RUN_DIR/run/pushd.pid" 2>/dev/null; }
-# Peak RSS (VmHWM, kB): the largest of the given pids.
-hwm() {
-	local m=0 p v
+# status_max FIELD PID...: the largest value of a /proc/<pid>/status field
+# (kB) among the given pids.
+status_max() {
+	local f=$1 m=0 p v
+	shift
 	for p in "$@"; do
-		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		v=$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null)
 		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
 	done
 	echo $m
 }
-# Private memory now (RssAnon, kB): the largest of the given pids. VmHWM
-# also counts the shared libraries' resident pages.
-anon() {
-	local m=0 p v
-	for p in "$@"; do
-		v=$(awk '/^RssAnon/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
-	done
-	echo $m
-}
-rss() {
-	local m=0 p v
-	for p in "$@"; do
-		v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
-	done
-	echo $m
-}
+hwm() { status_max VmHWM "$@"; }	# peak RSS
+# Private memory now: VmHWM also counts the shared libraries' pages.
+anon() { status_max RssAnon "$@"; }
+rss() { status_max VmRSS "$@"; }
 
 # --- load helpers -------------------------------------------------------------
 
