@@ -219,16 +219,6 @@ success_body(const struct wa_msg *m, const char *wamid)
 	return o;
 }
 
-static const char *
-first_wamid(struct json_object *out)
-{
-	struct json_object	*msgs = json_arr(out, "messages");
-
-	if (msgs == NULL || json_object_array_length(msgs) == 0)
-		return NULL;
-	return json_str(json_object_array_get_idx(msgs, 0), "id");
-}
-
 /* Records the outcome; a failure here is logged, not answered: Meta has
  * (or has not) sent the message either way, so the client must not
  * resend because of our bookkeeping. */
@@ -264,19 +254,11 @@ deliver(struct req *r, struct wa_msg *m, struct db_res *ctx,
 {
 	struct json_object	*out = NULL, *body;
 	struct graph_err	 err;
-	const char		*wamid = NULL, *text;
-	char			 path[96];
+	const char		*wamid, *text;
 	int			 st = 200;
 
-	snprintf(path, sizeof(path), "%s/messages", db_val(ctx, 0, C_PNID));
-	if (graph_call(r->w->curl, db_val(ctx, 0, C_TOKEN), "POST", path,
-	    m->payload, &out, &err) == 0 && (wamid = first_wamid(out)) ==
-	    NULL) {
-		memset(&err, 0, sizeof(err));
-		err.http_status = 502;
-		snprintf(err.message, sizeof(err.message), "Graph API accepted "
-		    "the message without returning its id");
-	}
+	wamid = graph_send_message(r->w->curl, db_val(ctx, 0, C_TOKEN),
+	    db_val(ctx, 0, C_PNID), m->payload, &out, &err);
 	if (wamid != NULL) {
 		body = success_body(m, wamid);
 		if (reply == OUTBOX_REPLY_EMPTY)

@@ -36,16 +36,6 @@ static const struct db_stmt send_begin = { "poll_send_begin",
 static const struct db_stmt send_finish = { "poll_send_finish",
 	"SELECT wa_poll_send_finish($1, $2, $3, $4)" };
 
-static const char *
-first_wamid(struct json_object *out)
-{
-	struct json_object	*msgs = json_arr(out, "messages");
-
-	if (msgs == NULL || json_object_array_length(msgs) == 0)
-		return NULL;
-	return json_str(json_object_array_get_idx(msgs, 0), "id");
-}
-
 /* Meta's error as messages.error stores it for a failed send. */
 static struct json_object *
 error_json(const struct graph_err *e)
@@ -69,7 +59,7 @@ send_one(struct worker *w, long long poll)
 	struct graph_err	 err;
 	struct db_res		*res;
 	const char		*wamid = NULL, *v[4];
-	char			 id[24], path[96];
+	char			 id[24];
 	const char		*p;
 
 	snprintf(id, sizeof(id), "%lld", poll);
@@ -90,16 +80,12 @@ send_one(struct worker *w, long long poll)
 		goto out;
 	p = db_val(res, 0, 3);
 	payload = json_tokener_parse(p != NULL ? p : "");
-	snprintf(path, sizeof(path), "%s/messages", db_val(res, 0, 2));
 	memset(&err, 0, sizeof(err));
-	if (payload == NULL) {
+	if (payload == NULL)
 		snprintf(err.message, sizeof(err.message), "no payload");
-	} else if (graph_call(w->curl, db_val(res, 0, 1), "POST", path,
-	    payload, &out, &err) == 0 && (wamid = first_wamid(out)) == NULL) {
-		err.http_status = 502;
-		snprintf(err.message, sizeof(err.message), "Graph API accepted "
-		    "the message without returning its id");
-	}
+	else
+		wamid = graph_send_message(w->curl, db_val(res, 0, 1),
+		    db_val(res, 0, 2), payload, &out, &err);
 	if (wamid == NULL) {
 		ejson = error_json(&err);
 		log_warn("poll %s: question not sent: %s", id, err.message);

@@ -188,3 +188,27 @@ graph_classify(const struct graph_err *e)
 	}
 	return s;
 }
+
+const char *
+graph_send_message(void *curl, const char *token, const char *pnid,
+    struct json_object *payload, struct json_object **out,
+    struct graph_err *err)
+{
+	struct json_object	*msgs;
+	const char		*wamid = NULL;
+	char			 path[96];
+
+	snprintf(path, sizeof(path), "%s/messages", pnid);
+	if (graph_call(curl, token, "POST", path, payload, out, err) != 0)
+		return NULL;
+	if ((msgs = json_arr(*out, "messages")) != NULL &&
+	    json_object_array_length(msgs) > 0)
+		wamid = json_str(json_object_array_get_idx(msgs, 0), "id");
+	if (wamid == NULL) {
+		memset(err, 0, sizeof(*err));
+		err->http_status = 502;
+		snprintf(err->message, sizeof(err->message), "Graph API "
+		    "accepted the message without returning its id");
+	}
+	return wamid;
+}

@@ -43,6 +43,13 @@ int	graph_call(void *curl, const char *token, const char *method,
 	    const char *path, struct json_object *body,
 	    struct json_object **out, struct graph_err *err);
 
+/* POSTs a message payload to /{pnid}/messages: Meta's message id (a
+ * string inside *out, which the caller puts), or NULL with *err filled.
+ * A 2xx answer without an id counts as a 502. */
+const char *graph_send_message(void *curl, const char *token,
+	    const char *pnid, struct json_object *payload,
+	    struct json_object **out, struct graph_err *err);
+
 /* Meta's error -> our answer: 190 -> 502 graph_auth; 4, 80007, 130429,
  * 131056 -> 429; 131047 -> 409 outside_window; 131026, 133010 -> 422;
  * 100, 131008, 131009 -> 422; 5xx and no answer -> 502; timeout -> 504. */
