@@ -65,7 +65,7 @@ static const struct db_stmt assign = { "outbox_assign",
 	"   pg_snapshot_xmin(pg_current_snapshot())::text"
 	" FROM numbered_events ORDER BY xact, id" };
 
-/* Wake-ups (wa_wake_relay() in schema/001_init.sql): while we hold
+/* Wake-ups (wa_wake_relay() in schema/008_relay_wakeup.sql): while we hold
  * "awake" (4242005), transactions that emit events do not NOTIFY, so they
  * do not queue on NOTIFY's database-wide commit lock. To settle, we let go
  * of it and test "in flight" (4242006), which every such transaction holds

@@ -124,42 +124,16 @@ CREATE UNIQUE INDEX events_tenant_seq ON events (tenant_id, seq)
 	WHERE seq IS NOT NULL;
 CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL;
 
--- Wakes wa-pushd at commit, but only when it sleeps: a NOTIFY makes the
--- notifying commit hold a database-wide lock through its WAL flush, so
--- notifying commits cannot share a flush (it halved ingest throughput on a
--- 2-core box). While wa-pushd scans it holds advisory lock 4242005
--- ("awake"): our test of it fails and we stay quiet. Lock 4242006 ("in
--- flight") is held shared by every transaction that emitted events, until
--- it ends: wa-pushd sleeps only after a scan that began when it was not
--- awake and nobody held "in flight" (pushd/outbox.c), so every event is
--- either in that scan or notified. True when it notified.
-CREATE FUNCTION wa_wake_relay() RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-	v_void	boolean;
-BEGIN
-	-- Assignments, not PERFORM: simple expressions, no query to set up.
-	v_void := pg_advisory_xact_lock_shared(4242006) IS NULL;
-	-- A test, not a hold: wa-pushd must be able to take "awake" at once.
-	IF pg_try_advisory_lock_shared(4242005) THEN
-		v_void := pg_advisory_unlock_shared(4242005);
-		v_void := pg_notify('wa_events', '') IS NULL;
-		RETURN true;
-	END IF;
-	RETURN false;
-END $$;
-
--- Emits an event: the row, and a wake-up for wa-pushd at commit when it
--- sleeps (wa_wake_relay). The notification carries no payload: NOTIFY
--- folds identical ones within a transaction, so a batch of events costs
--- one wake-up. PL/pgSQL, not SQL: a SQL function that cannot be inlined
--- (an INSERT cannot) is parsed and planned again on every call, which cost
--- more than the insert itself; PL/pgSQL keeps its plans for the session.
+-- Emits an event: the row, and a wake-up for wa-pushd at commit. The
+-- notification carries no payload: NOTIFY folds identical ones within a
+-- transaction, so a batch of events costs one wake-up. PL/pgSQL, not SQL:
+-- a SQL function that cannot be inlined (an INSERT cannot) is parsed and
+-- planned again on every call, which cost more than the insert itself;
+-- PL/pgSQL keeps both statements' plans for the session.
 CREATE FUNCTION wa_emit(p_tenant uuid, p_name text, p_data jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-	v_notified boolean;
 BEGIN
 	INSERT INTO events (tenant_id, name, data)
 	VALUES (p_tenant, p_name, p_data);
-	v_notified := wa_wake_relay();
+	PERFORM pg_notify('wa_events', '');
 END $$;

@@ -141,16 +141,21 @@ LANGUAGE sql STABLE AS $$
 	    'created_at', wa_iso(c.created_at));
 $$;
 
--- A message with its contact's phone given: for callers that have the
--- contact at hand, and for rows written by the caller's own statement,
--- which a lookup from inside a function could not see yet.
-CREATE FUNCTION wa_message_json(m messages, p_phone text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object(
+-- PL/pgSQL rather than SQL: the contact lookup would keep a SQL function
+-- from being inlined, and a SQL function that is not inlined is planned
+-- again on every call; here the lookup's plan is cached per session.
+CREATE FUNCTION wa_message_json(m messages) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_phone	text;
+BEGIN
+	SELECT '+' || c.wa_id INTO v_phone FROM contacts c
+	WHERE c.id = m.contact_id;
+	RETURN jsonb_build_object(
 	    'id', m.wamid,
 	    'db_id', m.id,
 	    'contact_id', m.contact_id,
-	    'phone', p_phone,
+	    'phone', v_phone,
 	    'direction', m.direction,
 	    'type', m.type,
 	    'text', m.text,
@@ -167,19 +172,6 @@ LANGUAGE sql STABLE AS $$
 	    'error', m.error,
 	    'timestamp', wa_iso(coalesce(m.meta_ts, m.created_at)),
 	    'created_at', wa_iso(m.created_at));
-$$;
-
--- PL/pgSQL rather than SQL: the contact lookup would keep a SQL function
--- from being inlined, and a SQL function that is not inlined is planned
--- again on every call; here the lookup's plan is cached per session.
-CREATE FUNCTION wa_message_json(m messages) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	v_phone	text;
-BEGIN
-	SELECT '+' || c.wa_id INTO v_phone FROM contacts c
-	WHERE c.id = m.contact_id;
-	RETURN wa_message_json(m, v_phone);
 END $$;
 
 -- --- normalizing one message ------------------------------------------------
@@ -821,7 +813,7 @@ BEGIN
 		ORDER BY ev.id, ev.k;
 	END IF;
 	GET DIAGNOSTICS n_events = ROW_COUNT;
-	PERFORM wa_wake_relay();
+	PERFORM pg_notify('wa_events', '');
 
 	-- Edits and deletions that arrived before their original. The
 	-- shared lock pairs with wa_wh_edits' exclusive one, so an update

@@ -1,4 +1,4 @@
--- 008_ingest_fast.sql: one statement for the body Meta sends most: one
+-- 009_ingest_fast.sql: one statement for the body Meta sends most: one
 -- entry, one `messages` change, one chat message from a sender known by
 -- phone (wa_id), with at most its own value.contacts[] entry (media adds
 -- its metadata row in a second). Everything else, and every message kind
@@ -11,6 +11,45 @@
 -- times the database work of the one statement below, and ingestion is
 -- bound by the database. The result is the same rows, the same events and
 -- the same summary: tests/e2e run every case through both.
+
+-- 002's wa_message_json() looks the contact's phone up; this form takes it
+-- from the caller: a function called from a statement cannot see the
+-- contact that same statement has just created. The 002 form now calls
+-- it, so the message's JSON is defined here alone.
+CREATE FUNCTION wa_message_json(m messages, p_phone text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+	    'id', m.wamid,
+	    'db_id', m.id,
+	    'contact_id', m.contact_id,
+	    'phone', p_phone,
+	    'direction', m.direction,
+	    'type', m.type,
+	    'text', m.text,
+	    'media', CASE WHEN m.media_id IS NOT NULL THEN jsonb_build_object(
+		'id', m.media_id, 'mime_type', m.media_mime,
+		'sha256', m.media_sha256, 'filename', m.media_filename) END,
+	    'content', m.content,
+	    'context', CASE WHEN m.context_wamid IS NOT NULL THEN
+		jsonb_build_object('message_id', m.context_wamid) END,
+	    'forwarded', m.forwarded,
+	    'frequently_forwarded', m.frequently_forwarded,
+	    'status', m.status,
+	    'status_times', m.status_times,
+	    'error', m.error,
+	    'timestamp', wa_iso(coalesce(m.meta_ts, m.created_at)),
+	    'created_at', wa_iso(m.created_at));
+$$;
+
+CREATE OR REPLACE FUNCTION wa_message_json(m messages) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_phone	text;
+BEGIN
+	SELECT '+' || c.wa_id INTO v_phone FROM contacts c
+	WHERE c.id = m.contact_id;
+	RETURN wa_message_json(m, v_phone);
+END $$;
 
 -- The body's one message when the fast path can take it, else NULL. Only
 -- simple expressions (no query): it runs for every body.

@@ -1,4 +1,4 @@
-"""The one-statement path for the common body (schema/008_ingest_fast.sql)
+"""The one-statement path for the common body (schema/009_ingest_fast.sql)
 gives exactly what the general path gives: the same message row, contact,
 event and summary. Each case is posted to one tenant (through the fast
 path) and fed to the general path directly for a twin tenant, and the
