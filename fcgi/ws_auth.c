@@ -1,31 +1,43 @@
 /* fcgi/ws_auth.c: nginx's auth_request for /ws/{tenant_id}. Browsers cannot
  * set headers on a WebSocket, so the token comes from the session cookie or
- * ?token=. A 2xx lets nginx upgrade; 401/403 refuse before any upgrade. */
+ * ?token=. A 2xx lets nginx upgrade; 401/403 refuse before any upgrade.
+ *
+ * The tenant checked is the one nginx subscribes the socket to: the
+ * location's capture, passed as WA_WS_TENANT. The raw request URI may say
+ * something else ("/ws/<own>/../<victim>" normalises to the victim), so it
+ * must name the same tenant too, or the socket is refused.
+ *
+ * An accepted socket also subscribes to its token's session channel (the
+ * X-WA-Session answer): wa-pushd deletes that channel, closing the socket,
+ * once the token is revoked or expires or the membership ends
+ * (schema/010_ws_sessions.sql). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
+#include "db.h"
 #include "handlers.h"
 #include "req.h"
 #include "token.h"
 #include "util.h"
+#include "worker.h"
 
-/* "/ws/<tenant>?..." -> tenant, or -1. nginx already enforced the
- * [A-Za-z0-9_-]{1,64} shape. */
+static const struct db_stmt session_open = { "ws_session_open",
+	"SELECT wa_ws_session_open($1, $2, $3, to_timestamp($4))" };
+
+/* 0 when the raw URI is exactly "/ws/<tenant>" (then '?' or its end). */
 static int
-tenant_from_uri(const char *uri, char *out, size_t n)
+raw_uri_names(const char *uri, const char *tenant)
 {
-	size_t	len;
+	size_t	len = strlen(tenant);
 
 	if (uri == NULL || strncmp(uri, "/ws/", 4) != 0)
 		return -1;
 	uri += 4;
-	len = strcspn(uri, "?/");
-	if (len == 0 || len >= n)
+	if (strncmp(uri, tenant, len) != 0)
 		return -1;
-	memcpy(out, uri, len);
-	out[len] = '\0';
-	return 0;
+	return uri[len] == '\0' || uri[len] == '?' ? 0 : -1;
 }
 
 /* The query string of the original request, for req_query(). */
@@ -37,29 +49,58 @@ query_of(const char *uri)
 	return q != NULL ? q + 1 : "";
 }
 
+/* The token from ?token= or, from our own pages only, the cookie: 0, or
+ * the status already sent. */
+static int
+take_token(struct req *r, char *token, size_t n)
+{
+	if (req_query(r, "token", token, n) == 0)
+		return 0;
+	if (req_cookie(r, AUTH_COOKIE, token, n) != 0)
+		return reply_error(r, 401, "unauthorized", "token required");
+	/* A page on another site must not ride the cookie into our
+	 * WebSocket (cross-site WebSocket hijacking). */
+	if (!auth_origin_ok(r))
+		return reply_error(r, 403, "csrf",
+		    "cross-site WebSocket refused (Origin check)");
+	return 0;
+}
+
+static int
+open_session(struct req *r)
+{
+	char		 exp[24];
+	const char	*v[] = { r->jti, r->tenant_id, r->user_id, exp };
+	struct db_res	*res;
+
+	snprintf(exp, sizeof(exp), "%" PRId64, r->token_exp);
+	if ((res = db_query(r->w->db, &session_open, 4, v)) == NULL)
+		return -1;
+	db_res_free(res);
+	return 0;
+}
+
 int
 ws_auth_check(struct req *r)
 {
 	const char	*uri = req_env(r, "WA_ORIGINAL_URI");
-	char		 tenant[72], token[TOKEN_MAX];
+	const char	*tenant = req_env(r, "WA_WS_TENANT");
+	char		 token[TOKEN_MAX];
 	int		 rc;
 
-	if (tenant_from_uri(uri, tenant, sizeof(tenant)) != 0)
+	if (tenant == NULL || *tenant == '\0' ||
+	    raw_uri_names(uri, tenant) != 0)
 		return reply_error(r, 403, "forbidden", "bad channel");
 	r->query = query_of(uri);
-	if (req_query(r, "token", token, sizeof(token)) != 0) {
-		if (req_cookie(r, AUTH_COOKIE, token, sizeof(token)) != 0)
-			return reply_error(r, 401, "unauthorized",
-			    "token required");
-		/* A page on another site must not ride the cookie into our
-		 * WebSocket (cross-site WebSocket hijacking). */
-		if (!auth_origin_ok(r))
-			return reply_error(r, 403, "csrf",
-			    "cross-site WebSocket refused (Origin check)");
-	}
+	if ((rc = take_token(r, token, sizeof(token))) != 0)
+		return rc;
 	rc = auth_token_tenant(r, token, tenant);
-	if (rc == 0)
+	if (rc == 0 && open_session(r) != 0)
+		rc = 503;
+	if (rc == 0) {
+		reply_header(r, "X-WA-Session: %s", r->jti);
 		return reply_empty(r, 204);
+	}
 	if (rc == 503)
 		return reply_db_error(r);
 	return reply_error(r, rc, rc == 401 ? "unauthorized" : "forbidden",

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "relay.h"
+#include "sessions.h"
 #include "timers.h"
 #include "util.h"
 
@@ -322,6 +323,13 @@ run(struct pushd *p)
 			lost(p);
 			continue;
 		}
+		/* Sockets whose token or membership has ended (sessions.c). */
+		if (sessions_due() && (outbox_flush(p->ob, 1) != 0 ||
+		    !outbox_owned(p->ob) ||
+		    sessions_close_ended(p->db, p->rl, conf.push_module) != 0)) {
+			lost(p);
+			continue;
+		}
 		if ((rc = cycle(p)) == 1) {
 			delay = BACKOFF_MIN_MS;
 			p->empty = 0;
@@ -359,7 +367,12 @@ main(void)
 		    conf.log_file, strerror(errno));
 	signals_init();
 	memset(&p, 0, sizeof(p));
+	if (strcmp(conf.push_module, "nchan") != 0 &&
+	    strcmp(conf.push_module, "pushstream") != 0)
+		fatal("WA_PUSH_MODULE=%s: want nchan or pushstream",
+		    conf.push_module);
 	p.rl = relay_open(conf.publish_url);
+	relay_set_key(p.rl, conf.publish_secret);
 	p.db = db_open(conf.database_url, "wa-pushd");
 	p.ob = outbox_new(p.db);
 	p.next_stats = now_ms() + STATS_MS;

@@ -39,6 +39,7 @@ struct relay {
 	char	*port;
 	char	*path;		/* "/pub" or "/pub?x=y" */
 	char	 sep;		/* '?' or '&' before id= */
+	char	*key;		/* X-WA-Publish-Key: the publisher's secret */
 	int	 fd;		/* -1: not connected */
 	char	 head[RELAY_HEAD_MAX];
 	char	 resp[RELAY_RESP_MAX];
@@ -76,6 +77,7 @@ relay_open(const char *url)
 	struct relay	*rl = xcalloc(1, sizeof(*rl));
 
 	rl->fd = -1;
+	rl->key = xstrdup("");
 	if (parse_url(rl, url) != 0)
 		fatal("WA_PUBLISH_URL %s: want http://host[:port]/path (nginx "
 		    "on this machine, plain HTTP)", url);
@@ -100,6 +102,7 @@ relay_close(struct relay *rl)
 	free(rl->host);
 	free(rl->port);
 	free(rl->path);
+	free(rl->key);
 	free(rl);
 }
 
@@ -316,24 +319,38 @@ read_answer(struct relay *rl, int *keep, int *got_any)
 	return (int)status;
 }
 
+/* The head of one request: its length, or -1. A DELETE has no body, no
+ * Event-Id and no Content-Type. */
+static int
+request_head(struct relay *rl, const char *method, const char *channel,
+    const char *seq, size_t len)
+{
+	int	n;
+
+	n = snprintf(rl->head, sizeof(rl->head),
+	    "%s %s%cid=%s HTTP/1.1\r\nHost: %s:%s\r\n"
+	    "X-WA-Publish-Key: %s\r\n"
+	    /* JSON, never octet-stream: nchan sends binary frames for it. */
+	    "%s%s%s"
+	    "Content-Length: %zu\r\n\r\n",
+	    method, rl->path, rl->sep, channel, rl->host, rl->port, rl->key,
+	    seq != NULL ? "Content-Type: application/json\r\nEvent-Id: " : "",
+	    seq != NULL ? seq : "", seq != NULL ? "\r\n" : "", len);
+	return n < 0 || (size_t)n >= sizeof(rl->head) ? -1 : n;
+}
+
 /* One request and its answer on the current connection: the status, or
  * -1. *unanswered is set when nothing at all came back (a kept-alive
  * connection nginx had closed: safe to send again). */
 static int
-exchange(struct relay *rl, const char *channel, const char *seq,
-    const char *frame, size_t len, int *unanswered)
+exchange(struct relay *rl, const char *method, const char *channel,
+    const char *seq, const char *frame, size_t len, int *unanswered)
 {
 	struct iovec	iov[2];
 	int		n, status, keep = 1, got_any = 0;
 
 	*unanswered = 1;
-	n = snprintf(rl->head, sizeof(rl->head),
-	    "POST %s%cid=%s HTTP/1.1\r\nHost: %s:%s\r\n"
-	    /* JSON, never octet-stream: nchan sends binary frames for it. */
-	    "Content-Type: application/json\r\nEvent-Id: %s\r\n"
-	    "Content-Length: %zu\r\n\r\n",
-	    rl->path, rl->sep, channel, rl->host, rl->port, seq, len);
-	if (n < 0 || (size_t)n >= sizeof(rl->head)) {
+	if ((n = request_head(rl, method, channel, seq, len)) < 0) {
 		snprintf(rl->err, sizeof(rl->err), "request head too long");
 		*unanswered = 0;
 		return -1;
@@ -342,7 +359,7 @@ exchange(struct relay *rl, const char *channel, const char *seq,
 	iov[0].iov_len = (size_t)n;
 	iov[1].iov_base = (void *)frame;
 	iov[1].iov_len = len;
-	if (write_all(rl->fd, iov, 2) != 0)
+	if (write_all(rl->fd, iov, len > 0 ? 2 : 1) != 0)
 		return fail(rl, "write", errno);
 	status = read_answer(rl, &keep, &got_any);
 	*unanswered = status < 0 && !got_any;
@@ -351,26 +368,54 @@ exchange(struct relay *rl, const char *channel, const char *seq,
 	return status;
 }
 
-enum relay_rc
-relay_publish(struct relay *rl, const char *channel, const char *seq,
-    const char *frame, size_t len)
+/* One request, once more on a new connection when a kept-alive one that
+ * nginx has just closed fails without an answer: the status, or -1. */
+static int
+request(struct relay *rl, const char *method, const char *channel,
+    const char *seq, const char *frame, size_t len)
 {
 	int	status = -1, unanswered = 0, fresh;
 
 	rl->err[0] = '\0';
-	/* A kept-alive connection nginx has just closed fails without an
-	 * answer: then once more on a new connection. */
 	do {
 		fresh = rl->fd < 0;
 		if (fresh && reconnect(rl) != 0)
-			return RELAY_RETRY;
-		status = exchange(rl, channel, seq, frame, len, &unanswered);
+			return -1;
+		status = exchange(rl, method, channel, seq, frame, len,
+		    &unanswered);
 	} while (status < 0 && unanswered && !fresh);
+	if (status >= 0 && (status < 200 || status > 299))
+		snprintf(rl->err, sizeof(rl->err), "HTTP %d", status);
+	return status;
+}
+
+enum relay_rc
+relay_publish(struct relay *rl, const char *channel, const char *seq,
+    const char *frame, size_t len)
+{
+	int	status = request(rl, "POST", channel, seq, frame, len);
+
 	if (status >= 200 && status <= 299)
 		return RELAY_OK;
 	if (status == 413)
 		return RELAY_TOO_LARGE;
-	if (status >= 0)
-		snprintf(rl->err, sizeof(rl->err), "HTTP %d", status);
 	return RELAY_RETRY;
+}
+
+enum relay_rc
+relay_delete(struct relay *rl, const char *channel)
+{
+	int	status = request(rl, "DELETE", channel, NULL, "", 0);
+
+	/* 404: no such channel, so no subscriber to close. */
+	if ((status >= 200 && status <= 299) || status == 404)
+		return RELAY_OK;
+	return RELAY_RETRY;
+}
+
+void
+relay_set_key(struct relay *rl, const char *key)
+{
+	free(rl->key);
+	rl->key = xstrdup(key);
 }

@@ -25,6 +25,11 @@ void		 relay_close(struct relay *);
  * relay_error(). */
 enum relay_rc	 relay_publish(struct relay *, const char *channel,
 		    const char *seq, const char *frame, size_t len);
+/* DELETE <url>?id=<channel>: the module closes the channel's subscribers.
+ * RELAY_OK also when there was no such channel. */
+enum relay_rc	 relay_delete(struct relay *, const char *channel);
+/* The X-WA-Publish-Key every request carries (WA_PUBLISH_SECRET). */
+void		 relay_set_key(struct relay *, const char *key);
 const char	*relay_error(const struct relay *);
 
 #endif /* WA_RELAY_H */

@@ -85,6 +85,16 @@ load_config() {
 	export WA_WEBHOOK_THREADS=${WA_WEBHOOK_THREADS:-${WA_FCGI_THREADS:-4}}
 	export WA_API_THREADS=${WA_API_THREADS:-${WA_FCGI_THREADS:-32}}
 	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-nchan}
+	[ "$WA_PUSH_MODULE" = push-stream ] && WA_PUSH_MODULE=pushstream
+	# The key wa-pushd shows nginx's publisher; kept across restarts so
+	# a part restarted alone still matches the others.
+	if [ -z "${WA_PUBLISH_SECRET:-}" ]; then
+		WA_PUBLISH_SECRET=$(sed -n 's/^WA_PUBLISH_SECRET=//p' \
+		    "$RUN/stack.env" 2>/dev/null || true)
+		[ -n "$WA_PUBLISH_SECRET" ] || WA_PUBLISH_SECRET=$(head -c 32 \
+		    /dev/urandom | od -An -tx1 | tr -d ' \n')
+	fi
+	export WA_PUBLISH_SECRET
 	export WA_BIN_DIR=${WA_BIN_DIR:-$ROOT/bin}
 	export WA_SCHEMA_DIR=${WA_SCHEMA_DIR:-$ROOT/schema}
 	if [ "$WA_ENV" = dev ]; then
@@ -282,6 +292,10 @@ nginx_conf() {
 	    -e "s|@PUBLISH_PORT@|$WA_PUBLISH_PORT|g" \
 	    -e "s|@PUSH@|$push|g" -e "s|@NGINX_DIR@|$RUN/nginx|g" \
 	    nginx/nginx.conf.in > "$conf"
+	# The publisher's key, readable by nginx's master (root) only.
+	rm -f "$RUN/nginx/publish-key.conf"
+	( umask 077; printf 'map_hash_bucket_size 256;\nmap $http_x_wa_publish_key $wa_publisher_ok {\n\tdefault 0;\n\t"%s" 1;\n}\n' \
+	    "$WA_PUBLISH_SECRET" > "$RUN/nginx/publish-key.conf" )
 	for f in nginx/*.conf; do
 		sed -e "s|@RUN@|$RUN|g" "$f" > "$RUN/nginx/$(basename "$f")"
 	done

@@ -36,6 +36,11 @@ static const struct setting {
 	    0, 0, CONF_FCGI | CONF_WACTL },
 	{ "WA_PUBLISH_URL", T_STR, &conf.publish_url,
 	    "http://127.0.0.1:8081/pub", NULL, 0, 0, CONF_PUSHD },
+	/* nginx's publisher takes only requests with this key. */
+	{ "WA_PUBLISH_SECRET", T_STR, &conf.publish_secret, NULL,
+	    "dev-publish-secret", 0, 0, CONF_PUSHD | SECRET },
+	{ "WA_PUSH_MODULE", T_STR, &conf.push_module, "nchan", NULL, 0, 0,
+	    CONF_PUSHD },
 	{ "WA_LOG_LEVEL", T_STR, &conf.log_level, "info", NULL, 0, 0,
 	    CONF_FCGI | CONF_PUSHD | CONF_WACTL },
 	{ "WA_LOG_FILE", T_STR, &conf.log_file, "", NULL, 0, 0,

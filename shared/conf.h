@@ -17,6 +17,8 @@ struct conf {
 	const char	*graph_url;
 	const char	*graph_version;
 	const char	*publish_url;
+	const char	*publish_secret;
+	const char	*push_module;	/* "nchan" or "pushstream" */
 	const char	*log_level;
 	const char	*log_file;
 	const char	*pool;		/* "webhook" or "api" */

@@ -1,0 +1,46 @@
+-- 010_ws_sessions.sql: WebSockets end with the right to them.
+--
+-- nginx holds each WebSocket open after its one authorisation, so a socket
+-- would outlive its token's logout, its expiry or the user's removal from
+-- the tenant. Every authorised socket also subscribes to a channel of its
+-- token ("session.<jti>"); wa-pushd deletes that channel, which makes the
+-- module close the socket, once wa_ws_sessions_ended() names it.
+
+CREATE TABLE ws_sessions (
+	jti		uuid NOT NULL,
+	-- No foreign keys: a deleted user or tenant must leave its rows
+	-- behind, for the sweep below to close their sockets.
+	tenant_id	uuid NOT NULL,
+	user_id		uuid NOT NULL,
+	expires_at	timestamptz NOT NULL,
+	PRIMARY KEY (jti, tenant_id)
+);
+CREATE INDEX ws_sessions_expiry ON ws_sessions (expires_at);
+
+-- The socket's authorisation (fcgi/ws_auth.c): one row per token and
+-- tenant however many sockets share them.
+CREATE FUNCTION wa_ws_session_open(p_jti uuid, p_tenant uuid, p_user uuid,
+    p_expires timestamptz) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO ws_sessions (jti, tenant_id, user_id, expires_at)
+	VALUES (p_jti, p_tenant, p_user, p_expires)
+	ON CONFLICT (jti, tenant_id) DO NOTHING;
+$$;
+
+-- Sessions whose sockets must close: the token expired or was revoked, or
+-- the membership is gone (removed, or its user or tenant deleted).
+-- wa-pushd deletes each channel, then the row (wa_ws_session_closed).
+CREATE FUNCTION wa_ws_sessions_ended(p_limit int)
+RETURNS TABLE (jti uuid, tenant_id uuid) LANGUAGE sql STABLE AS $$
+	SELECT s.jti, s.tenant_id FROM ws_sessions s
+	WHERE s.expires_at <= now()
+	   OR EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = s.jti)
+	   OR NOT EXISTS (SELECT 1 FROM memberships m
+			  WHERE m.user_id = s.user_id
+			    AND m.tenant_id = s.tenant_id)
+	LIMIT p_limit;
+$$;
+
+CREATE FUNCTION wa_ws_session_closed(p_jti uuid, p_tenant uuid)
+RETURNS void LANGUAGE sql AS $$
+	DELETE FROM ws_sessions WHERE jti = p_jti AND tenant_id = p_tenant;
+$$;
