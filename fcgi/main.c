@@ -20,6 +20,7 @@
 #include "db.h"
 #include "log.h"
 #include "req.h"
+#include "user_slots.h"
 #include "util.h"
 #include "worker.h"
 
@@ -42,6 +43,10 @@ worker_main(void *arg)
 			break;		/* listener shut down: we are stopping */
 		req_serve(w, &fr);
 		req_end(&fr);
+		/* Whatever path the request took, work after the reply
+		 * included, it no longer waits on Meta. */
+		user_slots_give(w->user_slot);
+		w->user_slot = -1;
 	}
 	FCGX_Free(&fr, 1);
 	return NULL;
@@ -56,6 +61,7 @@ workers_start(long n, pthread_t *tids)
 
 	for (i = 0; i < n; i++) {
 		ws[i].id = (int)i;
+		ws[i].user_slot = -1;
 		snprintf(app, sizeof(app), "wa-fcgi-%s", conf.pool);
 		ws[i].db = db_open(conf.database_url, app);
 		if ((ws[i].curl = curl_easy_init()) == NULL)
@@ -112,6 +118,7 @@ main(void)
 	struct worker	*ws;
 	pthread_t	*tids;
 	sigset_t	 set;
+	long		 cap;
 
 	conf_load("wa-fcgi", CONF_FCGI);
 	if (log_init("wa-fcgi", conf.log_level, conf.log_file) != 0)
@@ -129,13 +136,17 @@ main(void)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* threads inherit it */
 
+	cap = conf.user_graph_concurrency > 0 ? conf.user_graph_concurrency :
+	    user_slots_default_cap(conf.fcgi_threads);
+	user_slots_init(conf.fcgi_threads, cap);
 	tids = xcalloc((size_t)conf.fcgi_threads, sizeof(*tids));
 	ws = workers_start(conf.fcgi_threads, tids);
-	log_info("started pool=%s threads=%ld env=%s", conf.pool,
-	    conf.fcgi_threads, conf.env);
+	log_info("started pool=%s threads=%ld user_graph_concurrency=%ld "
+	    "env=%s", conf.pool, conf.fcgi_threads, cap, conf.env);
 	wait_for_stop();
 	workers_stop(ws, tids, conf.fcgi_threads);
 	free(tids);
+	user_slots_free();
 	curl_global_cleanup();
 	log_info("stopped");
 	return 0;

@@ -10,9 +10,13 @@
 #include "handlers.h"
 #include "json.h"
 #include "req.h"
+#include "user_slots.h"
 #include "util.h"
+#include "worker.h"
 
 #define JSON_BODY_MAX	(1u << 20)
+/* Every send: a tenant's JSON body, then a Graph call. */
+#define SEND		(AUTH_TENANT | BODY_JSON | GRAPH_BOUND)
 
 static const struct route routes[] = {
 	/* method, pattern, handler, flags */
@@ -25,35 +29,25 @@ static const struct route routes[] = {
 	{ REQ_GET,  "/api/v1/me",               api_me,          AUTH_USER },
 	{ REQ_GET,  "/api/v1/tenant",           api_tenant_get,  AUTH_TENANT },
 	{ REQ_GET,  "/api/v1/events",           api_events_list, AUTH_TENANT },
-	{ REQ_POST, "/api/v1/send/text", api_send_text, AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/media", api_send_media,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/voice", api_send_voice,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/location", api_send_location,
-	    AUTH_TENANT | BODY_JSON },
+	{ REQ_POST, "/api/v1/send/text", api_send_text, SEND },
+	{ REQ_POST, "/api/v1/send/media", api_send_media, SEND },
+	{ REQ_POST, "/api/v1/send/voice", api_send_voice, SEND },
+	{ REQ_POST, "/api/v1/send/location", api_send_location, SEND },
 	{ REQ_POST, "/api/v1/send/request_location", api_send_request_location,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/sticker", api_send_sticker,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/contact", api_send_contact,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/catalog", api_send_catalog,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/product", api_send_product,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/products", api_send_products,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/reaction", api_send_reaction,
-	    AUTH_TENANT | BODY_JSON },
-	{ REQ_POST, "/api/v1/send/template", api_send_template,
-	    AUTH_TENANT | BODY_JSON },
+	    SEND },
+	{ REQ_POST, "/api/v1/send/sticker", api_send_sticker, SEND },
+	{ REQ_POST, "/api/v1/send/contact", api_send_contact, SEND },
+	{ REQ_POST, "/api/v1/send/catalog", api_send_catalog, SEND },
+	{ REQ_POST, "/api/v1/send/product", api_send_product, SEND },
+	{ REQ_POST, "/api/v1/send/products", api_send_products, SEND },
+	{ REQ_POST, "/api/v1/send/reaction", api_send_reaction, SEND },
+	{ REQ_POST, "/api/v1/send/template", api_send_template, SEND },
 	{ REQ_DELETE, "/api/v1/messages/:id/reaction", api_messages_unreact,
-	    AUTH_TENANT },
+	    AUTH_TENANT | GRAPH_BOUND },
 	{ REQ_POST, "/api/v1/messages/:id/read", api_messages_read,
-	    AUTH_TENANT },
+	    AUTH_TENANT | GRAPH_BOUND },
 	{ REQ_POST, "/api/v1/conversations/:phone/typing", api_messages_typing,
-	    AUTH_TENANT },
+	    AUTH_TENANT | GRAPH_BOUND },
 	{ REQ_GET, "/api/v1/conversations", api_conversations_list,
 	    AUTH_TENANT },
 	{ REQ_GET, "/api/v1/conversations/:phone", api_conversations_get,
@@ -61,11 +55,14 @@ static const struct route routes[] = {
 	{ REQ_DELETE, "/api/v1/conversations/:phone", api_conversations_delete,
 	    AUTH_TENANT },
 	/* The upload's body comes spooled to a file: see nginx.conf.in. */
-	{ REQ_POST, "/api/v1/upload/media", api_media_upload, AUTH_TENANT },
+	{ REQ_POST, "/api/v1/upload/media", api_media_upload,
+	    AUTH_TENANT | GRAPH_BOUND },
 	{ REQ_POST, "/_internal/media-upload-auth", api_media_upload_auth,
 	    AUTH_TENANT },
-	{ REQ_GET, "/api/v1/media/:id", api_media_get, AUTH_TENANT },
-	{ REQ_DELETE, "/api/v1/media/:id", api_media_delete, AUTH_TENANT },
+	{ REQ_GET, "/api/v1/media/:id", api_media_get,
+	    AUTH_TENANT | GRAPH_BOUND },
+	{ REQ_DELETE, "/api/v1/media/:id", api_media_delete,
+	    AUTH_TENANT | GRAPH_BOUND },
 	{ REQ_GET,  "/_internal/ws-auth",       ws_auth_check,   AUTH_NONE },
 };
 
@@ -146,6 +143,20 @@ parse_json_body(struct req *r)
 	return 0;
 }
 
+/* A user may keep only a few of this process's threads waiting on Meta,
+ * so a hung Graph API cannot starve the inbox (theirs or anyone's). Checked
+ * before the body is read and before anything is written or sent; the
+ * worker gives the slot back when the request ends (main.c). */
+static int
+take_user_slot(struct req *r)
+{
+	if ((r->w->user_slot = user_slots_take(r->user_id)) >= 0)
+		return 0;
+	reply_header(r, "Retry-After: %d", USER_SLOTS_RETRY_AFTER);
+	return reply_error(r, 429, "rate_limited", "too many requests waiting "
+	    "on WhatsApp for this user; retry shortly");
+}
+
 static int
 run(const struct route *rt, struct req *r)
 {
@@ -154,6 +165,8 @@ run(const struct route *rt, struct req *r)
 	r->route = rt->pattern;
 	if ((rt->flags & AUTH_USER) && (st = auth_request(r,
 	    (rt->flags & AUTH_TENANT) == AUTH_TENANT)) != 0)
+		return st;
+	if ((rt->flags & GRAPH_BOUND) && (st = take_user_slot(r)) != 0)
 		return st;
 	if ((rt->flags & BODY_JSON) && (st = parse_json_body(r)) != 0)
 		return st;

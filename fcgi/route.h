@@ -9,6 +9,9 @@ struct req;
 #define AUTH_USER	0x01	/* a valid token (bearer or cookie) */
 #define AUTH_TENANT	0x03	/* ... and X-Tenant-Id naming one of theirs */
 #define BODY_JSON	0x10	/* a JSON object body, parsed into r->json */
+/* The handler may call Meta: counts against the user's cap of such requests
+ * in flight (user_slots.h); needs AUTH_USER. */
+#define GRAPH_BOUND	0x20
 
 struct route {
 	int		 method;	/* enum req_method */

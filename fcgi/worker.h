@@ -9,6 +9,8 @@ struct worker {
 	int		 id;
 	struct db	*db;	/* this thread's own connection */
 	void		*curl;	/* CURL *: reused, keeps connections to Meta warm */
+	/* The user_slots entry the current request holds, or -1. */
+	int		 user_slot;
 };
 
 #endif /* WA_WORKER_H */

@@ -50,6 +50,8 @@ static const struct setting {
 	    CONF_FCGI },
 	{ "WA_FCGI_THREADS", T_INT, &conf.fcgi_threads, "4", NULL, 1, 256,
 	    CONF_FCGI },
+	{ "WA_USER_GRAPH_CONCURRENCY", T_INT, &conf.user_graph_concurrency,
+	    "0", NULL, 0, 256, CONF_FCGI },
 	{ "WA_GRAPH_TIMEOUT_MS", T_INT, &conf.graph_timeout_ms, "15000",
 	    NULL, 100, 600000, CONF_FCGI | CONF_WACTL },
 	{ "WA_GRAPH_CONNECT_TIMEOUT_MS", T_INT, &conf.graph_connect_timeout_ms,

@@ -24,6 +24,7 @@ struct conf {
 	const char	*pool;		/* "webhook" or "api" */
 	const char	*public_origin;	/* optional CSRF origin override */
 	long		 fcgi_threads;
+	long		 user_graph_concurrency; /* 0: threads / 4 */
 	long		 graph_timeout_ms;
 	long		 graph_connect_timeout_ms;
 	long		 session_ttl;	/* seconds */
