@@ -40,6 +40,9 @@ export WA_GRAPH_URL=http://127.0.0.1:$GRAPH_PORT
 export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-4}
 export WA_API_PROCS=${WA_API_PROCS:-2}
 export WA_API_THREADS=${WA_API_THREADS:-32}
+# The send runs drive the whole pool with one user's token: measure the
+# pool, not the per-user cap that would refuse most of them.
+export WA_USER_GRAPH_CONCURRENCY=${WA_USER_GRAPH_CONCURRENCY:-$WA_API_THREADS}
 export WA_LOG_LEVEL=${WA_LOG_LEVEL:-warn}
 DEFAULT_PROCS=$WA_WEBHOOK_PROCS
 

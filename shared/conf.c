@@ -52,8 +52,10 @@ static const struct setting {
 	    CONF_FCGI },
 	{ "WA_USER_GRAPH_CONCURRENCY", T_INT, &conf.user_graph_concurrency,
 	    "0", NULL, 0, 256, CONF_FCGI },
+	/* At most 55 s: a send may try twice, and nginx waits 120 s for the
+	 * responder (nginx/fastcgi.conf) before answering 504 itself. */
 	{ "WA_GRAPH_TIMEOUT_MS", T_INT, &conf.graph_timeout_ms, "15000",
-	    NULL, 100, 600000, CONF_FCGI | CONF_WACTL },
+	    NULL, 100, 55000, CONF_FCGI | CONF_WACTL },
 	{ "WA_GRAPH_CONNECT_TIMEOUT_MS", T_INT, &conf.graph_connect_timeout_ms,
 	    "3000", NULL, 50, 60000, CONF_FCGI | CONF_WACTL },
 	{ "WA_SESSION_TTL", T_INT, &conf.session_ttl, "43200", NULL, 60,
