@@ -8,7 +8,9 @@ import secrets
 import shutil
 import subprocess
 
+import pytest
 import requests
+import websocket
 
 from conftest import raw_request
 from send_helpers import PHONE, open_window, sim_requests
@@ -118,6 +120,16 @@ def test_query_that_is_not_utf8_is_400_naming_the_parameter(stack, tenant):
     # UTF-8 still searches.
     r = tenant.api("GET", "/api/v1/conversations?q=%C3%A9t%C3%A9")
     assert r.status_code == 200, r.text
+
+
+def test_websocket_token_that_is_not_utf8_is_refused_not_500(stack, tenant):
+    """The WebSocket's query is checked by its auth subrequest, which must
+    answer 401 (nginx turns anything but 2xx/401/403 into a 500)."""
+    url = "ws://127.0.0.1:%s/ws/%s?token=%%ff%%fe" % (
+        stack.env["WA_HTTP_PORT"], tenant.id)
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(url, timeout=3)
+    assert e.value.status_code == 401
 
 
 # --- NUL in JSON strings (row 12) ----------------------------------------
