@@ -122,27 +122,44 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz
 	@scripts/test.sh all
 
-# libFuzzer on the multipart parser, for a bounded time (FUZZ_SECONDS).
-# clang builds it alone (no libwa.a: gcc's and clang's ASan do not mix);
-# new inputs go to build/fuzz/corpus, the seeds stay as committed.
+# libFuzzer on the multipart parser and on wa-pushd's reader of nginx's
+# answers, for a bounded time: FUZZ_SECONDS in all, split between them.
+# clang builds each alone (no libwa.a: gcc's and clang's ASan do not mix);
+# new inputs go to build/fuzz/corpus-<target>, the seeds stay as committed
+# in tests/fuzz/seeds/<target>.
 FUZZ_SECONDS ?= 20
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ishared \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_RELAY_SECONDS := $(shell expr $(FUZZ_SECONDS) / 3 + 1)
+FUZZ_MULTIPART_SECONDS := $(shell expr $(FUZZ_SECONDS) - \
+	    $(FUZZ_RELAY_SECONDS) + 1)
+
 build/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c shared/multipart.c \
     shared/multipart.h shared/util.h
 	@mkdir -p $(dir $@)
-	clang -std=c11 -g -O1 -Wall -Wextra -Werror -Ishared \
-	    -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ \
-	    tests/fuzz/fuzz_multipart.c shared/multipart.c
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_multipart.c \
+	    shared/multipart.c
+
+build/fuzz/fuzz_relay_reply: tests/fuzz/fuzz_relay_reply.c \
+    pushd/relay_reply.c pushd/relay_reply.h shared/util.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Ipushd -o $@ tests/fuzz/fuzz_relay_reply.c \
+	    pushd/relay_reply.c
+
+# fuzz-run,target,seconds
+define fuzz-run
+	@mkdir -p build/fuzz/corpus-$(1)
+	build/fuzz/fuzz_$(1) -max_total_time=$(2) -dict=tests/fuzz/$(1).dict \
+	    -print_final_stats=0 -artifact_prefix=build/fuzz/$(1)- \
+	    build/fuzz/corpus-$(1) tests/fuzz/seeds/$(1) \
+	    2>build/fuzz/$(1).log || { tail -40 build/fuzz/$(1).log; exit 1; }
+	@tail -1 build/fuzz/$(1).log
+endef
 
 .PHONY: fuzz
-fuzz: build/fuzz/fuzz_multipart
-	@mkdir -p build/fuzz/corpus
-	build/fuzz/fuzz_multipart -max_total_time=$(FUZZ_SECONDS) \
-	    -dict=tests/fuzz/multipart.dict -print_final_stats=0 \
-	    -artifact_prefix=build/fuzz/ \
-	    build/fuzz/corpus tests/fuzz/seeds 2>build/fuzz/fuzz.log \
-	    || { tail -40 build/fuzz/fuzz.log; exit 1; }
-	@tail -1 build/fuzz/fuzz.log
+fuzz: build/fuzz/fuzz_multipart build/fuzz/fuzz_relay_reply
+	$(call fuzz-run,multipart,$(FUZZ_MULTIPART_SECONDS))
+	$(call fuzz-run,relay_reply,$(FUZZ_RELAY_SECONDS))
 
 bench: deps
 	@$(MAKE) --no-print-directory FLAVOR=release build bin/wa-bench

@@ -163,12 +163,12 @@ typing_target(struct req *r, const char **wamid)
 		if (strcmp(k, "message_id") != 0)
 			return reply_error(r, 422, "invalid_field",
 			    "%s: unknown field", k);
-		if (val != NULL && (!json_object_is_type(val,
-		    json_type_string) || json_object_get_string_len(val) >
-		    WAMID_MAX))
+		/* json_text(): NULL for a non-string or one holding NUL. */
+		if (val != NULL && (json_text(val) == NULL ||
+		    json_object_get_string_len(val) > WAMID_MAX))
 			return reply_error(r, 422, "invalid_field",
 			    "message_id: a wamid string");
-		*wamid = val != NULL ? json_object_get_string(val) : NULL;
+		*wamid = json_text(val);
 	}
 	return 0;
 }

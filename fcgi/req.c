@@ -18,6 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "route.h"
+#include "wa_msg.h"
 #include "worker.h"
 
 #define FCGX(r)	((FCGX_Request *)(r)->fcgi)
@@ -113,6 +114,49 @@ req_query(const struct req *r, const char *name, char *out, size_t n)
 		p = amp != NULL ? amp + 1 : NULL;
 	}
 	return -1;
+}
+
+/* The name of the query parameter [p, p+n) for an error message: as sent
+ * when it is a plain name, else a generic one (raw input is never echoed). */
+static void
+param_name(const char *p, size_t n, char *out, size_t on)
+{
+	size_t	nl = strcspn(p, "=&");
+
+	if (nl > n)
+		nl = n;
+	if (nl == 0 || nl >= on || nl > 32 || strspn(p,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+	    < nl)
+		snprintf(out, on, "a query parameter");
+	else
+		snprintf(out, on, "%.*s", (int)nl, p);
+}
+
+/* Every name=value of the query string must decode to UTF-8 text without
+ * NUL: PostgreSQL refuses anything else with an error we could only answer
+ * with 500, and a C string would end at the NUL. 0, or -1 with the
+ * offending parameter named in bad. */
+static int
+query_valid(const char *q, char *bad, size_t bn)
+{
+	char	*dec;
+	size_t	 n;
+	int	 rc = 0;
+
+	if (q == NULL || *q == '\0')
+		return 0;
+	dec = xmalloc(strlen(q) + 1);	/* decoding never grows */
+	for (; rc == 0 && *q != '\0'; q += n + (q[n] == '&')) {
+		n = strcspn(q, "&");
+		if (url_decode(q, n, dec, n + 1) != 0 ||
+		    !wa_msg_utf8_valid(dec, strlen(dec))) {
+			param_name(q, n, bad, bn);
+			rc = -1;
+		}
+	}
+	free(dec);
+	return rc;
 }
 
 int
@@ -378,9 +422,14 @@ void
 req_serve(struct worker *w, void *fcgx)
 {
 	struct req	r;
+	char		bad[40];
 
 	req_init(&r, w, fcgx);
-	route_dispatch(&r);
+	if (query_valid(r.query, bad, sizeof(bad)) != 0)
+		reply_error(&r, 400, "bad_request", "%s: not valid UTF-8 "
+		    "text once decoded", bad);
+	else
+		route_dispatch(&r);
 	if (!r.replied)
 		reply_error(&r, 500, "internal", "no reply");
 	req_finish(&r);

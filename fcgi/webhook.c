@@ -25,6 +25,9 @@
 
 #define WEBHOOK_BODY_MAX	(3u << 20)	/* Meta's maximum (nginx's) */
 #define WEBHOOK_QUERY_MAX	512
+/* Largest body whose escaped-unicode rendering we also try (far above
+ * what one notification from Meta weighs). */
+#define WEBHOOK_ESCAPED_MAX	(256u << 10)
 
 /* The summary wa_webhook_ingest() returns, in the column order below. */
 static const char *const counts[] = {
@@ -46,6 +49,8 @@ static const struct db_stmt keep_raw = { "webhook_keep_raw",
 
 /* Rejected signatures since this process started, for the log. */
 static atomic_ulong	rejected;
+/* Escaped renderings hashed (webhook_sig_ok's fallback), for tests. */
+static atomic_ulong	escaped_tries;
 
 /* Meta's challenge is echoed as the whole body: printable ASCII only. */
 static int
@@ -80,16 +85,27 @@ webhook_verify(struct req *r)
 	return reply_text(r, 200, "text/plain", ch, strlen(ch));
 }
 
+/* Appends \uXXXX (lowercase hex) for the UTF-16 code unit u. */
+static void
+append_unit(struct buf *b, uint32_t u)
+{
+	static const char	hex[] = "0123456789abcdef";
+	char			e[6] = { '\\', 'u', hex[u >> 12 & 0xf],
+	    hex[u >> 8 & 0xf], hex[u >> 4 & 0xf], hex[u & 0xf] };
+
+	buf_append(b, e, sizeof(e));
+}
+
 /* Appends code point cp as JSON escapes (a surrogate pair above U+FFFF). */
 static void
 append_escape(struct buf *b, uint32_t cp)
 {
 	if (cp >= 0x10000) {
 		cp -= 0x10000;
-		buf_appendf(b, "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
-		    0xdc00 + (cp & 0x3ff));
+		append_unit(b, 0xd800 + (cp >> 10));
+		append_unit(b, 0xdc00 + (cp & 0x3ff));
 	} else
-		buf_appendf(b, "\\u%04x", cp);
+		append_unit(b, cp);
 }
 
 /* The body with every non-ASCII character as a lowercase \uXXXX escape,
@@ -134,6 +150,12 @@ escape_unicode(const unsigned char *p, size_t n, struct buf *out)
 	return 0;
 }
 
+unsigned long
+webhook_sig_escaped_tries(void)
+{
+	return atomic_load(&escaped_tries);
+}
+
 int
 webhook_sig_ok(const char *secret, const char *body, size_t n,
     const char *header)
@@ -142,39 +164,39 @@ webhook_sig_ok(const char *secret, const char *body, size_t n,
 	size_t		i;
 	int		ok;
 
+	if (!sig_header_valid(header))
+		return 0;
 	if (sig_valid(secret, body, n, header))
 		return 1;
 	/* Meta documents its signature over an escaped-unicode rendering,
 	 * yet sends bodies already escaped; if one ever arrives raw, try the
-	 * documented rendering before refusing it. */
+	 * documented rendering before refusing it. Only up to a bound: the
+	 * rendering is up to six times the body, all of it hashed, and
+	 * anyone can send 3 MB of unsigned non-ASCII. */
+	if (n > WEBHOOK_ESCAPED_MAX)
+		return 0;
 	for (i = 0; i < n && (unsigned char)body[i] < 0x80; i++)
 		;
-	if (i == n || header == NULL)
+	if (i == n)
 		return 0;
+	atomic_fetch_add(&escaped_tries, 1);
 	ok = escape_unicode((const unsigned char *)body, n, &esc) == 0 &&
 	    sig_valid(secret, buf_str(&esc), esc.len, header);
 	buf_free(&esc);
 	return ok;
 }
 
-/* 0 when the signature is right, else the status of the answer sent. */
+/* Counts and logs a refused signature, then answers 401 (none) or 403. */
 static int
-check_signature(struct req *r)
+reject_signature(struct req *r, int status, const char *reason)
 {
-	const char	*h = req_header(r, "X-Hub-Signature-256");
-	unsigned long	 n;
-	int		 missing = h == NULL || *h == '\0';
+	unsigned long	n = atomic_fetch_add(&rejected, 1) + 1;
 
-	if (!missing && webhook_sig_ok(conf.app_secret, buf_str(&r->body),
-	    r->body.len, h))
-		return 0;
-	n = atomic_fetch_add(&rejected, 1) + 1;
 	rlog(r, LOG_WARN, "webhook: signature rejected reason=%s "
-	    "rejected_total=%lu", missing ? "missing" : "mismatch", n);
-	if (missing)
-		return reply_error(r, 401, "unauthorized",
-		    "missing X-Hub-Signature-256");
-	return reply_error(r, 403, "forbidden", "signature mismatch");
+	    "rejected_total=%lu", reason, n);
+	return status == 401 ? reply_error(r, 401, "unauthorized",
+	    "missing X-Hub-Signature-256") : reply_error(r, 403, "forbidden",
+	    "signature mismatch");
 }
 
 /* PostgreSQL's jsonb cannot hold U+0000, so a \u0000 escape (one preceded
@@ -270,15 +292,22 @@ webhook_receive(struct req *r)
 {
 	struct db	*db = r->w->db;
 	struct db_res	*res;
-	const char	*v[1];
+	const char	*v[1], *sig = req_header(r, "X-Hub-Signature-256");
 	int		 st;
 
+	/* Before reading the body: a request that cannot be Meta's costs
+	 * nothing more. */
+	if (sig == NULL || *sig == '\0')
+		return reject_signature(r, 401, "missing");
+	if (!sig_header_valid(sig))
+		return reject_signature(r, 403, "malformed");
 	if ((st = req_read_body(r, WEBHOOK_BODY_MAX)) != 0)
 		return st == 413 ? reply_error(r, 413, "payload_too_large",
 		    "body over %u bytes", WEBHOOK_BODY_MAX) :
 		    reply_error(r, 400, "bad_request", "unreadable body");
-	if ((st = check_signature(r)) != 0)
-		return st;
+	if (!webhook_sig_ok(conf.app_secret, buf_str(&r->body), r->body.len,
+	    sig))
+		return reject_signature(r, 403, "mismatch");
 	if (memchr(buf_str(&r->body), '\0', r->body.len) != NULL)
 		return reply_error(r, 400, "invalid_json",
 		    "the body is not JSON");

@@ -20,13 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "relay_reply.h"
 #include "util.h"
 
 #define RELAY_TIMEOUT_MS	5000	/* per read or write */
@@ -229,94 +229,33 @@ read_more(struct relay *rl)
 	return r;
 }
 
-/* The value of header `name` in the header block [h, end), or NULL. */
-static const char *
-header_value(const char *h, const char *end, const char *name)
-{
-	size_t	n = strlen(name);
-
-	for (; h != NULL && h < end; h = strstr(h, "\r\n")) {
-		h += h[0] == '\r' ? 2 : 0;
-		if (strncasecmp(h, name, n) == 0 && h[n] == ':')
-			return h + n + 1 + strspn(h + n + 1, " \t");
-	}
-	return NULL;
-}
-
-/* Whether a chunked body that starts at b is complete in resp. */
-static int
-chunks_done(const char *b, const char *end)
-{
-	const char	*p = b;
-	char		*q;
-	unsigned long	 n;
-
-	for (;;) {
-		if (strstr(p, "\r\n") == NULL)
-			return 0;
-		n = strtoul(p, &q, 16);
-		if (q == p)
-			return -1;
-		p = strstr(q, "\r\n") + 2;
-		if (n == 0)	/* no trailers from nginx: just CRLF */
-			return end - p >= 2;
-		if ((size_t)(end - p) < n + 2)
-			return 0;
-		p += n + 2;
-	}
-}
-
 /* Reads one whole answer: its status, or -1. *keep is 0 when nginx will
  * close the connection after it. */
 static int
 read_answer(struct relay *rl, int *keep, int *got_any)
 {
-	const char	*body, *v;
-	char		*end;
-	long		 status, clen;
-	ssize_t		 r;
-	int		 done;
+	struct relay_reply	rep;
+	ssize_t			r;
+	int			done;
 
 	rl->rlen = 0;
 	rl->resp[0] = '\0';
 	*got_any = 0;
-	while ((body = strstr(rl->resp, "\r\n\r\n")) == NULL)
-		if ((r = read_more(rl)) <= 0)
-			return fail(rl, "read", r == 0 ? 0 : errno);
-		else
-			*got_any = 1;
-	body += 4;
-	if (strncmp(rl->resp, "HTTP/1.", 7) != 0 ||
-	    (status = strtol(rl->resp + 9, &end, 10)) < 100 || status > 599) {
-		snprintf(rl->err, sizeof(rl->err), "not an HTTP answer");
-		disconnect(rl);
-		return -1;
-	}
-	*keep = strncmp(rl->resp, "HTTP/1.1", 8) == 0 &&
-	    ((v = header_value(rl->resp, body, "Connection")) == NULL ||
-	    strncasecmp(v, "close", 5) != 0);
-	if ((v = header_value(rl->resp, body, "Content-Length")) != NULL) {
-		clen = strtol(v, NULL, 10);
-		while ((long)(rl->resp + rl->rlen - body) < clen)
-			if ((r = read_more(rl)) <= 0)
-				return fail(rl, "read", r == 0 ? 0 : errno);
-	} else if ((v = header_value(rl->resp, body, "Transfer-Encoding")) !=
-	    NULL && strncasecmp(v, "chunked", 7) == 0) {
-		while ((done = chunks_done(body, rl->resp + rl->rlen)) == 0)
-			if ((r = read_more(rl)) <= 0)
-				return fail(rl, "read", r == 0 ? 0 : errno);
-		if (done < 0) {
-			snprintf(rl->err, sizeof(rl->err), "bad chunked body");
+	do {
+		if ((r = read_more(rl)) < 0)
+			return fail(rl, "read", errno);
+		*got_any |= r > 0;
+		if ((done = relay_reply_parse(rl->resp, rl->rlen, r == 0,
+		    &rep)) < 0) {
+			snprintf(rl->err, sizeof(rl->err), "%s", rep.err);
 			disconnect(rl);
 			return -1;
 		}
-	} else if (status >= 200 && status != 204 && status != 304) {
-		/* Body until close: read it all, then the connection ends. */
-		while ((r = read_more(rl)) > 0)
-			;
-		*keep = 0;
-	}
-	return (int)status;
+		if (done == 0 && r == 0)
+			return fail(rl, "read", 0);
+	} while (done == 0);
+	*keep = rep.keep;
+	return rep.status;
 }
 
 /* The head of one request: its length, or -1. A DELETE has no body, no

@@ -325,9 +325,10 @@ demo_data() {
 	local wactl="$RUN/bin/wactl" tid
 	tid=$("$wactl" tenant list | awk -F'\t' -v p="$DEMO_PNID" '$3 == p { print $1 }')
 	if [ -z "$tid" ]; then
-		tid=$("$wactl" tenant add --name "Demo Shop" --phone-number-id "$DEMO_PNID" \
+		tid=$(printf '%s\n' "$DEMO_TOKEN" | "$wactl" tenant add \
+		    --name "Demo Shop" --phone-number-id "$DEMO_PNID" \
 		    --waba-id 200000000000001 --display-phone "$DEMO_DISPLAY" \
-		    --access-token "$DEMO_TOKEN")
+		    --access-token-file -)
 	fi
 	printf '%s\n' "$DEMO_PASSWORD" | "$wactl" user add --email "$DEMO_EMAIL" \
 	    --password-stdin --tenant "$tid" --role owner --if-missing >/dev/null

@@ -8,6 +8,34 @@
 
 #define JSON_DEPTH	64
 
+/* Whether the JSON text holds the escape \u0000 (a NUL byte once decoded).
+ * A backslash outside a string is a syntax error, so a plain scan that
+ * skips each escaped character is enough. */
+static int
+has_nul_escape(const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (n - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+/* json-c cuts an object key at a NUL without a trace ("te\u0000xt" becomes
+ * "te"), so a NUL the text has but no string value does was in a key. */
+static int
+key_has_nul(const char *s, size_t n, struct json_object *obj)
+{
+	char	path[8];
+
+	return has_nul_escape(s, n) && !json_nul_find(obj, path, sizeof(path));
+}
+
 struct json_object *
 json_parse(const char *s, size_t n, char *err, size_t errn)
 {
@@ -41,6 +69,11 @@ json_parse(const char *s, size_t n, char *err, size_t errn)
 		}
 	}
 	json_tokener_free(tok);
+	if (obj != NULL && key_has_nul(s, n, obj)) {
+		snprintf(err, errn, "a field name contains \\u0000");
+		json_object_put(obj);
+		obj = NULL;
+	}
 	return obj;
 }
 
@@ -57,11 +90,56 @@ get(struct json_object *o, const char *key, json_type t)
 }
 
 const char *
+json_text(struct json_object *v)
+{
+	const char	*s;
+
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+}
+
+const char *
 json_str(struct json_object *o, const char *key)
 {
-	struct json_object	*v = get(o, key, json_type_string);
+	return json_text(get(o, key, json_type_string));
+}
 
-	return v != NULL ? json_object_get_string(v) : NULL;
+/* Depth-first; path[0, len) is the path of o so far. */
+static int
+nul_find(struct json_object *o, char *path, size_t len, size_t n)
+{
+	size_t	i;
+
+	if (json_object_is_type(o, json_type_string))
+		return json_text(o) == NULL;
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, v) {
+			snprintf(path + len, n - len, "%s%s",
+			    len > 0 ? "." : "", key);
+			if (v != NULL && nul_find(v, path, strlen(path), n))
+				return 1;
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (i = 0; i < json_object_array_length(o); i++) {
+			snprintf(path + len, n - len, "[%zu]", i);
+			if (nul_find(json_object_array_get_idx(o, i), path,
+			    strlen(path), n))
+				return 1;
+		}
+	}
+	path[len] = '\0';
+	return 0;
+}
+
+int
+json_nul_find(struct json_object *o, char *path, size_t n)
+{
+	if (n == 0)
+		return 0;
+	path[0] = '\0';
+	return o != NULL && nul_find(o, path, 0, n);
 }
 
 struct json_object *

@@ -7,17 +7,24 @@
 
 struct json_object;
 
-/* Parses exactly one JSON value (nesting <= 64, no trailing bytes). NULL on
- * error, with a short reason in err. */
+/* Parses exactly one JSON value (nesting <= 64, no trailing bytes, no
+ * \u0000 in a key, which json-c would silently cut). NULL on error, with a
+ * short reason in err. */
 struct json_object *json_parse(const char *, size_t, char *err, size_t);
 
-/* Typed getters: NULL / -1 when the key is absent or of another type. */
+/* Typed getters: NULL / -1 when the key is absent or of another type. A
+ * string holding a NUL byte ("a\u0000b") reads as NULL too: a C reader
+ * would silently take "a". */
 const char	*json_str(struct json_object *, const char *key);
+const char	*json_text(struct json_object *string);
 struct json_object *json_obj(struct json_object *, const char *key);
 struct json_object *json_arr(struct json_object *, const char *key);
 int		 json_int(struct json_object *, const char *key, int64_t *);
 int		 json_flag(struct json_object *, const char *key, int *);
 int		 json_has(struct json_object *, const char *key);
+/* 1 when a string value under o holds a NUL byte, its path ("text",
+ * "buttons[1].title", cut to fit n) in path; else 0. */
+int		 json_nul_find(struct json_object *, char *path, size_t n);
 
 /* Builders; a NULL string adds JSON null. */
 void	 json_add_str(struct json_object *, const char *key, const char *);

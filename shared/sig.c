@@ -25,13 +25,20 @@ sig_hmac_hex(const char *key, const void *data, size_t n,
 }
 
 int
+sig_header_valid(const char *header)
+{
+	return header != NULL && strncmp(header, "sha256=", 7) == 0 &&
+	    strlen(header + 7) == SIG_HEX_LEN &&
+	    strspn(header + 7, "0123456789abcdefABCDEF") == SIG_HEX_LEN;
+}
+
+int
 sig_valid(const char *secret, const void *body, size_t n, const char *header)
 {
 	char	want[SIG_HEX_LEN + 1], got[SIG_HEX_LEN + 1];
 	size_t	i;
 
-	if (header == NULL || strncmp(header, "sha256=", 7) != 0 ||
-	    strlen(header + 7) != SIG_HEX_LEN)
+	if (!sig_header_valid(header))
 		return 0;
 	for (i = 0; i < SIG_HEX_LEN; i++)
 		got[i] = (char)tolower((unsigned char)header[7 + i]);

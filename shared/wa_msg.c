@@ -598,6 +598,7 @@ int
 wa_msg_build(enum wa_msg_kind kind, struct json_object *req, struct wa_msg *m)
 {
 	const char	*to;
+	char		 path[WA_MSG_ERR_MAX / 2];
 
 	memset(m, 0, sizeof(*m));
 	m->kind = kind;
@@ -605,6 +606,11 @@ wa_msg_build(enum wa_msg_kind kind, struct json_object *req, struct wa_msg *m)
 	if ((unsigned)kind >= nitems(kinds) || req == NULL ||
 	    !json_object_is_type(req, json_type_object))
 		return wa_msg_fail(m, "body: must be a JSON object");
+	/* Every field is read as a C string, which would end at the NUL:
+	 * "a\u0000b" would go to Meta as "a". */
+	if (json_nul_find(req, path, sizeof(path)))
+		return wa_msg_fail(m, "%s: must not contain NUL characters "
+		    "(\\u0000)", path);
 	if (kind == WA_MSG_REACTION && wa_msg_field(req, "reply_to_message_id"))
 		return wa_msg_fail(m,
 		    "reply_to_message_id: a reaction cannot quote "

@@ -1,11 +1,8 @@
-/* wactl/main.c: the admin CLI: commands, options, and finding the settings
- * of the stack `make start` started when nothing is set. */
-#include <limits.h>
+/* wactl/main.c: the admin CLI: commands and options. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -19,7 +16,8 @@
 static const struct cmd cmds[] = {
 	{ NULL, "migrate", cmd_migrate, "migrate", 1 },
 	{ "tenant", "add", cmd_tenant_add, "tenant add --name N "
-	    "--phone-number-id P --waba-id W --access-token T "
+	    "--phone-number-id P --waba-id W (--access-token-file PATH|- | "
+	    "--access-token T) "
 	    "[--catalog-id C] [--display-phone D] [--poll on|off]", 1 },
 	{ "tenant", "list", cmd_tenant_list, "tenant list", 1 },
 	{ "user", "add", cmd_user_add, "user add --email E --password-stdin "
@@ -70,54 +68,6 @@ fail(const char *fmt, ...)
 	return 1;
 }
 
-/* Exports KEY=value lines of a stack.env for keys not already set. */
-static int
-load_env_file(const char *path)
-{
-	FILE	*f;
-	char	 line[4096], *eq;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if ((eq = strchr(line, '=')) == NULL || line[0] == '#')
-			continue;
-		*eq = '\0';
-		setenv(line, eq + 1, 0);
-	}
-	fclose(f);
-	return 0;
-}
-
-/* With no database configured, use the stack `make start` started: look
- * for var/stack.env (or stack.env) beside the binary and above it. */
-static void
-find_stack_env(void)
-{
-	char	dir[PATH_MAX], path[PATH_MAX + 32], *slash;
-	ssize_t	n;
-	int	up;
-
-	if (getenv("WA_DATABASE_URL") != NULL)
-		return;
-	if (getenv("WA_STACK_ENV") != NULL &&
-	    load_env_file(getenv("WA_STACK_ENV")) == 0)
-		return;
-	if ((n = readlink("/proc/self/exe", dir, sizeof(dir) - 1)) <= 0)
-		return;
-	dir[n] = '\0';
-	for (up = 0; up < 4 && (slash = strrchr(dir, '/')) != NULL; up++) {
-		*slash = '\0';
-		snprintf(path, sizeof(path), "%s/var/stack.env", dir);
-		if (load_env_file(path) == 0)
-			return;
-		snprintf(path, sizeof(path), "%s/stack.env", dir);
-		if (load_env_file(path) == 0)
-			return;
-	}
-}
-
 static void
 usage(void)
 {
@@ -160,7 +110,7 @@ main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	find_stack_env();
+	stack_env_load();
 	if (conf_check("wactl", CONF_WACTL, 0) != 0)
 		return 1;
 	log_init("wactl", getenv("WA_LOG_LEVEL") ? conf.log_level : "warn",

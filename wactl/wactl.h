@@ -18,6 +18,10 @@ int		 opt_flag(int argc, char **argv, const char *name);
 /* Prints "wactl: msg" to stderr and returns 1 (the exit code). */
 int		 fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* With nothing configured, exports the settings of the stack `make start`
+ * started (stack_env.c). */
+void	stack_env_load(void);
+
 int	cmd_migrate(struct db *, int, char **);
 int	cmd_tenant_add(struct db *, int, char **);
 int	cmd_tenant_list(struct db *, int, char **);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "relay_reply.h"
 
 /* What the server does with one request. */
 struct turn {
@@ -226,6 +227,67 @@ relay_maps_statuses_and_unreachable_nginx(void **state)
 	relay_close(rl);
 }
 
+static void
+relay_refuses_a_malformed_chunked_answer(void **state)
+{
+	/* A size line that starts with CRLF and has none after it (the
+	 * parser once read past the end of that and crashed), signs and
+	 * 0x prefixes strtoul() would take, a chunk not closed by CRLF. */
+	static const char *const bodies[] = {
+		"\r\n5", "\r\n5\r\nhello\r\n0\r\n\r\n",
+		"-1\r\nx\r\n0\r\n\r\n", "0x2\r\nab\r\n0\r\n\r\n",
+		" 2\r\nab\r\n0\r\n\r\n", "2\r\nabXY0\r\n\r\n",
+		"fffffffffffffffff\r\n",
+	};
+	struct turn	 turns[7];
+	char		 answers[7][160];
+	struct server	 s;
+	struct relay	*rl;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < 7; i++) {
+		snprintf(answers[i], sizeof(answers[i]), "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n%s", bodies[i]);
+		turns[i].answer = answers[i];
+		turns[i].close_after = 1;
+	}
+	server_start(&s, turns, 7);
+	rl = relay_to(&s, "/pub");
+	for (i = 0; i < 7; i++) {
+		assert_int_equal(relay_publish(rl, "c", "1", "{}", 2),
+		    RELAY_RETRY);
+		assert_string_equal(relay_error(rl), "bad chunked body");
+	}
+	server_stop(&s);
+	relay_close(rl);
+}
+
+static void
+relay_reply_takes_headers_from_the_header_block_only(void **state)
+{
+	/* Until close: the body's "Connection: close" line is no header. */
+	static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Length: 19"
+	    "\r\n\r\nConnection: close\r\n";
+	static const char bad_status[] = "HTTP/1.1 20x OK\r\n\r\n";
+	static const char bad_length[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: -1\r\n\r\n";
+	struct relay_reply	 r;
+	size_t			 n = strlen(ans);
+
+	(void)state;
+	assert_int_equal(relay_reply_parse(ans, n - 1, 0, &r), 0);
+	assert_int_equal(relay_reply_parse(ans, n, 0, &r), 1);
+	assert_int_equal(r.status, 200);
+	assert_true(r.keep);
+	assert_int_equal(relay_reply_parse(bad_status, strlen(bad_status), 0,
+	    &r), -1);
+	assert_string_equal(r.err, "not an HTTP answer");
+	assert_int_equal(relay_reply_parse(bad_length, strlen(bad_length), 0,
+	    &r), -1);
+	assert_string_equal(r.err, "bad Content-Length");
+}
+
 int
 main(void)
 {
@@ -236,6 +298,9 @@ main(void)
 		cmocka_unit_test(
 		    relay_sends_again_when_a_kept_connection_was_closed),
 		cmocka_unit_test(relay_maps_statuses_and_unreachable_nginx),
+		cmocka_unit_test(relay_refuses_a_malformed_chunked_answer),
+		cmocka_unit_test(
+		    relay_reply_takes_headers_from_the_header_block_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -152,6 +152,61 @@ webhook_sig_rejects_invalid_utf8_without_a_match(void **state)
 	assert_false(webhook_sig_ok(SECRET, bad, strlen(bad), h));
 }
 
+/* A body of n bytes, all "é" inside a JSON string: the fallback's worst
+ * case. */
+static char *
+non_ascii_body(size_t n)
+{
+	char	*b = test_malloc(n + 1);
+	size_t	 i;
+
+	memcpy(b, "{\"t\":\"", 6);
+	for (i = 6; i + 2 <= n - 2; i += 2)
+		memcpy(b + i, "\xc3\xa9", 2);
+	memcpy(b + i, "\"}", 2);
+	b[i + 2] = '\0';
+	return b;
+}
+
+static void
+webhook_sig_skips_the_escaped_rendering_for_a_malformed_header(void **state)
+{
+	const char	*bad[] = { NULL, "", "sha256=", "garbage",
+	    "sha256=zz0000000000000000000000000000000000000000000000000000000000"
+	    "00", "sha1=0000000000000000000000000000000000000000" };
+	char		*b = non_ascii_body(4096);
+	unsigned long	 before = webhook_sig_escaped_tries();
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(webhook_sig_ok(SECRET, b, strlen(b), bad[i]));
+	assert_int_equal(webhook_sig_escaped_tries(), before);
+	test_free(b);
+}
+
+static void
+webhook_sig_tries_the_escaped_rendering_only_up_to_its_bound(void **state)
+{
+	char		 h[80], *small = non_ascii_body(4096);
+	char		*big = non_ascii_body(3u << 20);
+	unsigned long	 before = webhook_sig_escaped_tries();
+
+	(void)state;
+	/* Well-formed, wrong: a small body gets the fallback... */
+	header_for("x", 1, h, sizeof(h));
+	assert_false(webhook_sig_ok(SECRET, small, strlen(small), h));
+	assert_int_equal(webhook_sig_escaped_tries(), before + 1);
+	/* ...3 MB of unsigned non-ASCII costs one raw HMAC, no more. */
+	assert_false(webhook_sig_ok(SECRET, big, strlen(big), h));
+	assert_int_equal(webhook_sig_escaped_tries(), before + 1);
+	/* Signed over the raw bytes, the big body still passes. */
+	header_for(big, strlen(big), h, sizeof(h));
+	assert_true(webhook_sig_ok(SECRET, big, strlen(big), h));
+	test_free(small);
+	test_free(big);
+}
+
 int
 main(void)
 {
@@ -167,6 +222,10 @@ main(void)
 		    webhook_sig_accepts_the_escaped_unicode_rendering),
 		cmocka_unit_test(
 		    webhook_sig_rejects_invalid_utf8_without_a_match),
+		cmocka_unit_test(
+		    webhook_sig_skips_the_escaped_rendering_for_a_malformed_header),
+		cmocka_unit_test(
+		    webhook_sig_tries_the_escaped_rendering_only_up_to_its_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "json.h"
 #include "wa_msg.h"
 
 /* Builds kind from a JSON text; returns the payload as compact JSON (or
@@ -318,6 +319,32 @@ utf8_check_refuses_what_postgresql_would(void **state)
 	assert_false(wa_msg_utf8_valid("\xf0\x9f\x91", 3));	/* truncated */
 }
 
+static void
+nul_in_any_string_is_refused_naming_the_field(void **state)
+{
+	static const char	 key[] = "{\"te\\u0000xt\":1}";
+	static const char	 escaped[] = "{\"t\":\"\\\\u0000\"}";
+	char			 err[64];
+	struct json_object	*j;
+
+	(void)state;
+	expect_err(WA_MSG_TEXT, "{\"to\":\"919876543210\","
+	    "\"text\":\"a\\u0000b\"}", "text: must not contain NUL");
+	expect_err(WA_MSG_TEXT, "{\"to\":\"919876543210\",\"text\":\"t\","
+	    "\"buttons\":[{\"title\":\"ok\",\"callback_data\":\"x\"},"
+	    "{\"title\":\"n\\u0000o\",\"callback_data\":\"y\"}]}",
+	    "buttons[1].title: must not contain NUL");
+	/* json-c would cut the key to "te": refused at parsing. */
+	j = json_parse(key, strlen(key), err, sizeof(err));
+	assert_null(j);
+	assert_string_equal(err, "a field name contains \\u0000");
+	/* An escaped backslash before "u0000" is no NUL. */
+	j = json_parse(escaped, strlen(escaped), err, sizeof(err));
+	assert_non_null(j);
+	assert_string_equal(json_str(j, "t"), "\\u0000");
+	json_object_put(j);
+}
+
 int
 main(void)
 {
@@ -339,6 +366,7 @@ main(void)
 		cmocka_unit_test(template_is_not_free_form_and_checks_structure),
 		cmocka_unit_test(location_takes_numbers_in_range),
 		cmocka_unit_test(utf8_check_refuses_what_postgresql_would),
+		cmocka_unit_test(nul_in_any_string_is_refused_naming_the_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
