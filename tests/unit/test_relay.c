@@ -150,6 +150,35 @@ relay_writes_the_request_and_keeps_the_connection(void **state)
 }
 
 static void
+relay_deletes_channels_with_the_publisher_key(void **state)
+{
+	static const struct turn turns[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0 },
+		{ "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 0 },
+		{ "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 0 },
+	};
+	struct server	 s;
+	struct relay	*rl;
+
+	(void)state;
+	server_start(&s, turns, 3);
+	rl = relay_to(&s, "/pub");
+	relay_set_key(rl, "k3y");
+	assert_int_equal(relay_delete(rl, "session.abc"), RELAY_OK);
+	/* No such channel: nothing left to close. */
+	assert_int_equal(relay_delete(rl, "session.abc"), RELAY_OK);
+	/* A refused key is never taken for done. */
+	assert_int_equal(relay_delete(rl, "session.abc"), RELAY_RETRY);
+	server_stop(&s);
+	assert_non_null(strstr(s.last,
+	    "DELETE /pub?id=session.abc HTTP/1.1\r\n"));
+	assert_non_null(strstr(s.last, "\r\nX-WA-Publish-Key: k3y\r\n"));
+	assert_non_null(strstr(s.last, "\r\nContent-Length: 0\r\n"));
+	assert_null(strstr(s.last, "Event-Id"));
+	relay_close(rl);
+}
+
+static void
 relay_reads_chunked_and_until_close_answers(void **state)
 {
 	static const struct turn turns[] = {
@@ -295,6 +324,8 @@ main(void)
 		cmocka_unit_test(
 		    relay_writes_the_request_and_keeps_the_connection),
 		cmocka_unit_test(relay_reads_chunked_and_until_close_answers),
+		cmocka_unit_test(
+		    relay_deletes_channels_with_the_publisher_key),
 		cmocka_unit_test(
 		    relay_sends_again_when_a_kept_connection_was_closed),
 		cmocka_unit_test(relay_maps_statuses_and_unreachable_nginx),
