@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # stack.sh: sets up and controls the whole local stack: a private PostgreSQL
 # cluster, the Graph API simulator (dev, when no real Graph URL is set), two
-# wa-fcgi pools under spawn-fcgi, wa-pushd and nginx.
+# wa-fcgi pools under spawn-fcgi, wa-pushd and nginx. A keeper (wa-keeper,
+# scripts/keeper.sh) replaces a responder or wa-pushd that dies.
 #
 #   stack.sh run | start | stop | status | env
 #   stack.sh start-part|stop-part pg|sim|fcgi|pushd|nginx   (tests use these)
@@ -14,6 +15,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# Logs and whatever else the stack writes: not for other users' eyes. Every
+# directory another user must enter is chmod'ed explicitly below.
+umask 027
 IS_ROOT=0; [ "$(id -u)" -eq 0 ] && IS_ROOT=1
 PG_OSUSER=postgres
 APP_OSUSER=www-data
@@ -53,7 +57,7 @@ load_config() {
 	resolve_var_dir
 	RUN=${WA_RUN_DIR:-$VAR_DIR}
 	case "$RUN" in /*) ;; *) RUN="$ROOT/$RUN" ;; esac
-	mkdir -p "$RUN"
+	(umask 022; mkdir -p "$RUN")
 	RUN=$(readlink -f "$RUN")
 	# A stack started earlier keeps its settings unless the caller overrides.
 	if [ -f "$RUN/stack.env" ] && [ "${1:-}" != fresh ]; then
@@ -95,6 +99,9 @@ load_config() {
 		    /dev/urandom | od -An -tx1 | tr -d ' \n')
 	fi
 	export WA_PUBLISH_SECRET
+	# TLS proxies whose X-Forwarded-For nginx believes (addresses or
+	# CIDRs, space or comma separated); none by default.
+	export WA_TRUSTED_PROXIES=${WA_TRUSTED_PROXIES:-}
 	export WA_BIN_DIR=${WA_BIN_DIR:-$ROOT/bin}
 	export WA_SCHEMA_DIR=${WA_SCHEMA_DIR:-$ROOT/schema}
 	if [ "$WA_ENV" = dev ]; then
@@ -136,10 +143,14 @@ wait_port() {	# wait_port PORT SECONDS
 	return 1
 }
 
-kill_pidfile() {	# kill_pidfile FILE: TERM, then KILL after 5 s
-	local f=$1 pids p i
-	[ -f "$f" ] || return 0
-	pids=$(cat "$f")
+kill_pidfile() {	# kill_pidfile FILE...: TERM, then KILL after 5 s
+	local pids="" f p i
+	# One at a time: spawn-fcgi's pid file has no final newline.
+	# A keeper's file comes first: it stops replacing before its
+	# processes get their TERM.
+	for f in "$@"; do
+		[ -f "$f" ] && pids="$pids $(cat "$f")"
+	done
 	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 	for ((i = 0; i < 100; i++)); do
 		local any=0
@@ -148,17 +159,52 @@ kill_pidfile() {	# kill_pidfile FILE: TERM, then KILL after 5 s
 		sleep 0.05
 	done
 	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
-	rm -f "$f"
+	rm -f "$@"
+}
+
+live_pids() {	# live_pids FILE: how many of its pids run
+	local p n=0
+	for p in $(cat "$1" 2>/dev/null); do pid_alive "$p" && n=$((n + 1)); done
+	echo $n
+}
+
+wait_pids() {	# wait_pids FILE N: until N of its pids run (5 s at most)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(live_pids "$1")" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	log "$(basename "$1" .pid): $(live_pids "$1") of $2 processes running"
+	return 1
+}
+
+app_log() {	# app_log FILE: a log file a process running as www-data writes
+	touch "$1"
+	chmod 640 "$1"
+	[ $IS_ROOT -eq 1 ] && chown "$APP_OSUSER" "$1"
+	return 0
 }
 
 prepare_dirs() {
 	mkdir -p "$RUN"/{run,log,bin,nginx,pg}
-	chmod 755 "$RUN" "$RUN/run" "$RUN/bin" "$RUN/nginx"
+	chmod 755 "$RUN" "$RUN/bin" "$RUN/nginx"
+	# Sockets (PostgreSQL's, the responders') and pid files. The private
+	# cluster trusts whoever reaches its socket, so only postgres (the
+	# owner) and the app user (the group) may enter.
+	chmod 750 "$RUN/run"
+	# Logs: written by www-data (responders, wa-pushd, their sanitizer
+	# reports) and root (nginx's master, the simulator, the keepers); read
+	# by root and, as Debian's logs are, the adm group (new files take the
+	# directory's group). Nobody else enters.
+	chmod 750 "$RUN/log"
 	if [ $IS_ROOT -eq 1 ]; then
-		chown "$PG_OSUSER" "$RUN/pg" "$RUN/run"
-		chown "$APP_OSUSER" "$RUN/log"
-		chmod 1777 "$RUN/log"
+		chown "$PG_OSUSER" "$RUN/pg"
+		chown "$PG_OSUSER:$APP_OSUSER" "$RUN/run"
+		chown "$APP_OSUSER:$(getent group adm >/dev/null && echo adm || echo root)" "$RUN/log"
+		chmod 2750 "$RUN/log"
 	fi
+	# What an older stack left readable to all.
+	find "$RUN/log" -type f -perm /o=rwx -exec chmod o-rwx {} +
 	# Copies, so a rebuild never swaps a binary under a running process and
 	# unprivileged users can reach them wherever the checkout is.
 	local b
@@ -166,6 +212,7 @@ prepare_dirs() {
 		[ -x "$WA_BIN_DIR/$b" ] || die "$WA_BIN_DIR/$b missing: run make first"
 		install -m 755 "$WA_BIN_DIR/$b" "$RUN/bin/$b"
 	done
+	install -m 755 scripts/keeper.sh "$RUN/bin/wa-keeper"
 	rm -rf "$RUN/www"
 	[ -d nginx/www ] && cp -r nginx/www "$RUN/www" && chmod -R a+rX "$RUN/www"
 	return 0
@@ -235,15 +282,33 @@ sim_stop() { kill_pidfile "$RUN/run/graphsim.pid"; }
 
 # --- wa-fcgi pools ------------------------------------------------------------
 
+# spawn-fcgi binds the pool's socket and starts a keeper on it, which starts
+# the responders (they inherit the socket) and replaces any that dies.
+# fcgi-NAME.pid lists the responders, fcgi-NAME.keeper.pid the keeper.
 fcgi_pool_start() {	# fcgi_pool_start NAME PROCS THREADS
 	local name=$1 procs=$2 threads=$3 sock="$RUN/run/$1.sock" own=()
-	pid_alive "$(head -n1 "$RUN/run/fcgi-$name.pid" 2>/dev/null)" && return 0
-	rm -f "$sock"
-	[ $IS_ROOT -eq 1 ] && own=(-u "$APP_OSUSER" -g "$APP_OSUSER" -U "$APP_OSUSER" -G "$APP_OSUSER")
-	WA_POOL=$name WA_FCGI_THREADS=$threads WA_LOG_FILE="$RUN/log/wa-fcgi-$name.log" \
-	    spawn-fcgi -s "$sock" -M 0660 "${own[@]}" -F "$procs" \
-	    -P "$RUN/run/fcgi-$name.pid" -- "$RUN/bin/wa-fcgi" >/dev/null \
+	local pids="$RUN/run/fcgi-$1.pid" keeper="$RUN/run/fcgi-$1.keeper.pid"
+	local prog=("$RUN/bin/wa-fcgi") logf="$RUN/log/wa-fcgi-$1.log"
+	if pid_alive "$(cat "$keeper" 2>/dev/null)"; then
+		wait_pids "$pids" "$procs" || true
+		return 0
+	fi
+	pid_alive "$(head -n1 "$pids" 2>/dev/null)" && return 0
+	rm -f "$sock" "$pids"
+	app_log "$logf"
+	if [ $IS_ROOT -eq 1 ]; then
+		own=(-U "$APP_OSUSER" -G "$APP_OSUSER")
+		prog=(setpriv --reuid="$APP_OSUSER" --regid="$APP_OSUSER" \
+		    --init-groups -- "${prog[@]}")
+	fi
+	WA_POOL=$name WA_FCGI_THREADS=$threads WA_LOG_FILE="$logf" \
+	    spawn-fcgi -s "$sock" -M 0660 "${own[@]}" -F 1 -P "$keeper" -- \
+	    "$RUN/bin/wa-keeper" "$procs" 0 "$pids" -- "${prog[@]}" >/dev/null \
 	    || die "spawn-fcgi $name failed (log/wa-fcgi-$name.log)"
+	if ! wait_pids "$pids" "$procs"; then
+		kill_pidfile "$keeper" "$pids"
+		die "wa-fcgi $name does not stay up (log/wa-fcgi-$name.log)"
+	fi
 }
 
 fcgi_start() {
@@ -252,29 +317,39 @@ fcgi_start() {
 }
 
 fcgi_stop() {
-	kill_pidfile "$RUN/run/fcgi-webhook.pid"
-	kill_pidfile "$RUN/run/fcgi-api.pid"
+	kill_pidfile "$RUN/run/fcgi-webhook.keeper.pid" "$RUN/run/fcgi-webhook.pid"
+	kill_pidfile "$RUN/run/fcgi-api.keeper.pid" "$RUN/run/fcgi-api.pid"
 }
 
 # --- wa-pushd -----------------------------------------------------------------
 
+# wa-pushd under a keeper too: pushd.pid is wa-pushd, pushd.keeper.pid the
+# keeper. A dead one is replaced after a second, by when a standby wa-pushd,
+# if an admin runs one (it retries the relay lock every 0.5 s), has taken
+# over.
 pushd_start() {
-	local cmd=("$RUN/bin/wa-pushd")
+	local cmd=("$RUN/bin/wa-pushd") logf="$RUN/log/wa-pushd.log"
+	local keeper="$RUN/run/pushd.keeper.pid"
+	if pid_alive "$(cat "$keeper" 2>/dev/null)"; then
+		wait_pids "$RUN/run/pushd.pid" 1 || true
+		return 0
+	fi
 	pid_alive "$(cat "$RUN/run/pushd.pid" 2>/dev/null)" && return 0
+	rm -f "$RUN/run/pushd.pid"
 	# wa-pushd reopens its log on SIGHUP as www-data: it must own it.
-	touch "$RUN/log/wa-pushd.log"
+	app_log "$logf"
 	if [ $IS_ROOT -eq 1 ]; then
-		chown "$APP_OSUSER" "$RUN/log/wa-pushd.log"
 		cmd=(setpriv --reuid="$APP_OSUSER" --regid="$APP_OSUSER" \
 		    --init-groups -- "${cmd[@]}")
 	fi
-	# setsid and setpriv exec, so $! is wa-pushd itself.
-	WA_LOG_FILE="$RUN/log/wa-pushd.log" setsid "${cmd[@]}" </dev/null \
-	    >>"$RUN/log/wa-pushd.log" 2>&1 &
-	echo $! > "$RUN/run/pushd.pid"
+	# setsid execs, so $! is the keeper itself.
+	WA_LOG_FILE="$logf" setsid "$RUN/bin/wa-keeper" 1 1 "$RUN/run/pushd.pid" \
+	    -- "${cmd[@]}" </dev/null >>"$logf" 2>&1 &
+	echo $! > "$keeper"
+	wait_pids "$RUN/run/pushd.pid" 1 || true
 }
 
-pushd_stop() { kill_pidfile "$RUN/run/pushd.pid"; }
+pushd_stop() { kill_pidfile "$RUN/run/pushd.keeper.pid" "$RUN/run/pushd.pid"; }
 
 # --- nginx --------------------------------------------------------------------
 
@@ -297,16 +372,37 @@ nginx_conf() {
 	( umask 077; printf 'map_hash_bucket_size 256;\nmap $http_x_wa_publish_key $wa_publisher_ok {\n\tdefault 0;\n\t"%s" 1;\n}\n' \
 	    "$WA_PUBLISH_SECRET" > "$RUN/nginx/publish-key.conf" )
 	for f in nginx/*.conf; do
-		sed -e "s|@RUN@|$RUN|g" "$f" > "$RUN/nginx/$(basename "$f")"
+		sed -e "s|@RUN@|$RUN|g" -e "s|@NGINX_DIR@|$RUN/nginx|g" "$f" \
+		    > "$RUN/nginx/$(basename "$f")"
 	done
+	trusted_proxies_conf > "$RUN/nginx/trusted-proxies.conf"
 	nginx -p "$RUN/nginx" -c "$conf" -t -q 2>"$RUN/log/nginx-test.log" \
 	    || { cat "$RUN/log/nginx-test.log" >&2; die "nginx config invalid"; }
+}
+
+# set_real_ip_from per WA_TRUSTED_PROXIES entry: only those may say, in
+# X-Forwarded-For, which client they forward (for the per-address limits).
+trusted_proxies_conf() {
+	local p any=0
+	echo "# from WA_TRUSTED_PROXIES (scripts/stack.sh)"
+	for p in ${WA_TRUSTED_PROXIES//,/ }; do
+		[[ $p =~ ^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$ ]] \
+		    || die "WA_TRUSTED_PROXIES: '$p' is not an address or CIDR"
+		echo "set_real_ip_from $p;"
+		any=1
+	done
+	[ $any -eq 1 ] || return 0
+	echo "real_ip_header X-Forwarded-For;"
+	echo "real_ip_recursive on;"
 }
 
 nginx_start() {
 	pid_alive "$(cat "$RUN/run/nginx.pid" 2>/dev/null)" && return 0
 	nginx_conf
-	nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
+	# Descriptors for worker_connections (nginx.conf.in); its workers
+	# raise their own limit when the master runs as root.
+	( ulimit -n 131072 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	  exec nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" )
 	wait_port "$WA_HTTP_PORT" 10 || die "nginx did not listen on $WA_HTTP_PORT"
 }
 

@@ -5,6 +5,9 @@
 #   test.sh unit    C unit tests only
 #   test.sh all     unit tests, then the stack, then every e2e test
 #
+# After the tests, any sanitizer report or any secret in a log
+# (tests/log_secrets.py) fails the run.
+#
 # Extra pytest arguments: WA_PYTEST_ARGS="-k webhook -x". WA_BROWSER_TESTS=off
 # skips the browser tests (tests/browser/run.sh).
 set -uo pipefail
@@ -85,6 +88,10 @@ run_all() {
 	scripts/stack.sh stop >/dev/null 2>&1
 	trap - EXIT
 	sanitizer_reports || { echo "sanitizer reports found" >&2; rc=1; }
+	# After every test, with every log flushed: no token, password or
+	# secret in any of them.
+	/usr/bin/python3 tests/log_secrets.py "$WA_RUN_DIR" \
+	    || { echo "secrets found in the logs" >&2; rc=1; }
 	return $rc
 }
 

@@ -20,6 +20,10 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+# Files the tests create among the stack's logs (a standby wa-pushd's) get
+# the modes the stack gives its own (scripts/stack.sh): not world-readable.
+os.umask(0o027)
+
 
 def _load_env():
     path = os.environ.get("WA_STACK_ENV")
