@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sys/ioctl.h>
 
 #include <fcgiapp.h>
 #include <json-c/json.h>
@@ -402,19 +401,33 @@ req_after_reply(struct req *r, void (*fn)(struct worker *, void *),
 	r->after_arg = arg;
 }
 
+/* Reads the request's input to its end (the FastCGI stdin stream's empty
+ * record), throwing away whatever the handler left unread: 1 when the end
+ * was reached. */
+static int
+input_drained(FCGX_Request *fr)
+{
+	char	chunk[16384];
+
+	if (fr->ipcFd < 0 || fr->in == NULL)
+		return 0;
+	while (FCGX_GetStr(chunk, (int)sizeof(chunk), fr->in) > 0)
+		;
+	return FCGX_HasSeenEOF(fr->in) == EOF;
+}
+
 void
 req_end(void *fcgx)
 {
 	FCGX_Request	*fr = fcgx;
-	int		 unread = 1;
 
-	/* libfcgi closes by half-shutting the socket and reading until nginx
-	 * closes its end (shutdown, poll, read: three system calls and a
-	 * wait, per request), so that input we never read cannot turn into
-	 * a reset that costs nginx the reply. With nothing unread there is
-	 * no reset: close at once ("detached" skips that dance). */
-	fr->detached = fr->ipcFd >= 0 &&
-	    ioctl(fr->ipcFd, FIONREAD, &unread) == 0 && unread == 0;
+	/* A reply sent before the body was read (a refusal) must not close
+	 * the socket while nginx is still writing the body: nginx's write
+	 * fails and it answers 502 in place of our reply. So read the input
+	 * to its end first. Then nothing more comes from nginx, and the
+	 * socket can close at once ("detached" skips libfcgi's lingering
+	 * close: shutdown, poll, read and a wait, per request). */
+	fr->detached = input_drained(fr);
 	FCGX_Finish_r(fr);
 }
 

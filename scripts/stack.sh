@@ -369,7 +369,7 @@ nginx_conf() {
 	    nginx/nginx.conf.in > "$conf"
 	# The publisher's key, readable by nginx's master (root) only.
 	rm -f "$RUN/nginx/publish-key.conf"
-	( umask 077; printf 'map_hash_bucket_size 256;\nmap $http_x_wa_publish_key $wa_publisher_ok {\n\tdefault 0;\n\t"%s" 1;\n}\n' \
+	( umask 077; printf 'map $http_x_wa_publish_key $wa_publisher_ok {\n\tdefault 0;\n\t"%s" 1;\n}\n' \
 	    "$WA_PUBLISH_SECRET" > "$RUN/nginx/publish-key.conf" )
 	for f in nginx/*.conf; do
 		sed -e "s|@RUN@|$RUN|g" -e "s|@NGINX_DIR@|$RUN/nginx|g" "$f" \
