@@ -51,6 +51,7 @@ run_all() {
 	export WA_PG_PORT=$(free_port)
 	export WA_SIM_PORT=$(free_port)
 	export WA_SIMULATOR=on
+	export WA_TEST_HOOKS=on
 	unset WA_GRAPH_URL WA_DATABASE_URL WA_PUBLISH_URL
 	export WA_APP_SECRET="test-app-secret-$RANDOM$RANDOM"
 	export WA_VERIFY_TOKEN="test-verify-$RANDOM"
