@@ -349,6 +349,9 @@ let sentWamid = null;
 test('sending a text reaches Meta (the simulator) and its tick moves live to read', async () => {
 	await conv(bob).click();
 	await page.locator('#conv-name', {hasText: bob.name}).waitFor();
+	// "typing…" answers the newest incoming message: typing before Bob's
+	// history has loaded (a loaded machine) sends none.
+	await waitFor(async () => (await msgs().count()) >= 6, "Bob's history");
 	await sim('POST', '/_sim/config', {auto_status: false});
 	const since = await simSeq();
 	const text = 'Yes, we ship to Berlin ' + digits(4);
