@@ -122,6 +122,13 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz
 	@scripts/test.sh all
 
+# Each security rule disabled in turn makes a test fail (tests/mutate.sh):
+# a rebuild and a stack per rule, so not part of `make test` or CI.
+.PHONY: test-mutate
+test-mutate: deps
+	@$(MAKE) --no-print-directory FLAVOR=test build
+	@tests/mutate.sh
+
 # libFuzzer on the multipart parser and on wa-pushd's reader of nginx's
 # answers, for a bounded time: FUZZ_SECONDS in all, split between them.
 # clang builds each alone (no libwa.a: gcc's and clang's ASan do not mix);

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "log.h"
 #include "req.h"
+#include "test_hooks.h"
 #include "user_slots.h"
 #include "util.h"
 #include "worker.h"
@@ -41,8 +42,10 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&accept_lock);
 		if (rc < 0)
 			break;		/* listener shut down: we are stopping */
+		test_hooks_begin(fr.envp);
 		req_serve(w, &fr);
 		req_end(&fr);
+		test_hooks_end();
 		/* Whatever path the request took, work after the reply
 		 * included, it no longer waits on Meta. */
 		user_slots_give(w->user_slot);
@@ -142,7 +145,8 @@ main(void)
 	tids = xcalloc((size_t)conf.fcgi_threads, sizeof(*tids));
 	ws = workers_start(conf.fcgi_threads, tids);
 	log_info("started pool=%s threads=%ld user_graph_concurrency=%ld "
-	    "env=%s", conf.pool, conf.fcgi_threads, cap, conf.env);
+	    "env=%s%s", conf.pool, conf.fcgi_threads, cap, conf.env,
+	    conf.test_hooks_on ? " test_hooks=on" : "");
 	wait_for_stop();
 	workers_stop(ws, tids, conf.fcgi_threads);
 	free(tids);

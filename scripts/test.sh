@@ -54,6 +54,7 @@ run_all() {
 	export WA_PG_PORT=$(free_port)
 	export WA_SIM_PORT=$(free_port)
 	export WA_SIMULATOR=on
+	export WA_TEST_HOOKS=on
 	unset WA_GRAPH_URL WA_DATABASE_URL WA_PUBLISH_URL
 	export WA_APP_SECRET="test-app-secret-$RANDOM$RANDOM"
 	export WA_VERIFY_TOKEN="test-verify-$RANDOM"
@@ -73,9 +74,12 @@ run_all() {
 	fi
 	export WA_STACK_ENV="$WA_RUN_DIR/stack.env"
 
-	# shellcheck disable=SC2086
+	# WA_PYTEST_ARGS is split as a shell would, quotes kept: -k "a or b".
+	local -a pyargs
+	mapfile -t pyargs < <(/usr/bin/python3 -c 'import shlex, sys
+for a in shlex.split(sys.argv[1]): print(a)' "${WA_PYTEST_ARGS:-}")
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e \
-	    ${WA_PYTEST_ARGS:-}
+	    "${pyargs[@]}"
 	pyrc=$?
 	[ $pyrc -eq 0 ] || rc=1
 

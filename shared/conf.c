@@ -62,6 +62,10 @@ static const struct setting {
 	    31 * 86400, CONF_FCGI | CONF_WACTL },
 	{ "WA_HTTP_PORT", T_INT, &conf.http_port, "8080", NULL, 1, 65535,
 	    CONF_WACTL },
+	/* "on": request headers may change how a request runs (fcgi/
+	 * test_hooks.c), for the e2e tests; refused outside WA_ENV=dev. */
+	{ "WA_TEST_HOOKS", T_STR, &conf.test_hooks, "off", NULL, 0, 0,
+	    CONF_FCGI },
 };
 
 static int
@@ -104,6 +108,29 @@ setting_load(const char *prog, const struct setting *s, int quiet)
 	return 0;
 }
 
+/* Sets conf.test_hooks_on; 1 when WA_TEST_HOOKS is wrong or, outside
+ * dev, on: a client must never steer a production responder. */
+static int
+test_hooks_bad(const char *prog, int quiet)
+{
+	if (strcmp(conf.test_hooks, "off") == 0)
+		return 0;
+	if (strcmp(conf.test_hooks, "on") != 0) {
+		if (!quiet)
+			fprintf(stderr, "%s: refusing to start: WA_TEST_HOOKS "
+			    "must be on or off\n", prog);
+		return 1;
+	}
+	if (!conf.dev) {
+		if (!quiet)
+			fprintf(stderr, "%s: refusing to start: WA_TEST_HOOKS=on "
+			    "outside WA_ENV=dev\n", prog);
+		return 1;
+	}
+	conf.test_hooks_on = 1;
+	return 0;
+}
+
 int
 conf_check(const char *prog, unsigned who, int quiet)
 {
@@ -124,6 +151,8 @@ conf_check(const char *prog, unsigned who, int quiet)
 			    "be api or webhook\n", prog);
 		bad++;
 	}
+	if ((who & CONF_FCGI) && test_hooks_bad(prog, quiet))
+		bad++;
 	if ((who & (CONF_FCGI | CONF_WACTL)) && !conf.dev &&
 	    conf.jwt_secret != NULL && strlen(conf.jwt_secret) < 32) {
 		if (!quiet)

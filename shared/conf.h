@@ -29,6 +29,8 @@ struct conf {
 	long		 graph_connect_timeout_ms;
 	long		 session_ttl;	/* seconds */
 	long		 http_port;
+	const char	*test_hooks;	/* WA_TEST_HOOKS: "on" or "off" */
+	int		 test_hooks_on;	/* "on", and WA_ENV=dev */
 };
 
 extern struct conf conf;

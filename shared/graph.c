@@ -14,6 +14,22 @@
 
 #define GRAPH_RETRY_DELAY_MS	250
 
+/* This thread's timeout when a test hook set one for its request; else 0. */
+static _Thread_local long timeout_override_ms;
+
+void
+graph_set_timeout(long ms)
+{
+	timeout_override_ms = ms;
+}
+
+long
+graph_timeout_ms(void)
+{
+	return timeout_override_ms > 0 ? timeout_override_ms :
+	    conf.graph_timeout_ms;
+}
+
 void
 graph_url(char *out, size_t n, const char *path)
 {
@@ -89,7 +105,7 @@ call_once(void *curl, const char *token, const char *method, const char *url,
 {
 	struct http_req	 req = { method, url, token,
 	    body != NULL ? "application/json" : NULL, body,
-	    body != NULL ? strlen(body) : 0, conf.graph_timeout_ms,
+	    body != NULL ? strlen(body) : 0, graph_timeout_ms(),
 	    conf.graph_connect_timeout_ms };
 	struct http_resp resp;
 	int		 rc = -1;

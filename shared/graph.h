@@ -31,6 +31,12 @@ struct graph_status {
 	int		 retry_after;	/* seconds, for 429; else 0 */
 };
 
+/* The total timeout of this thread's Graph calls: WA_GRAPH_TIMEOUT_MS,
+ * unless graph_set_timeout() gave another (ms > 0; 0 restores it). Only
+ * fcgi/test_hooks.c sets one, for one request. */
+void	graph_set_timeout(long ms);
+long	graph_timeout_ms(void);
+
 /* "<WA_GRAPH_URL>/<WA_GRAPH_VERSION>/<path>" */
 void	graph_url(char *out, size_t n, const char *path);
 

@@ -16,4 +16,17 @@ if [ ! -f node_modules/.package-lock.json ] ||
 	npm ci --no-audit --no-fund --loglevel=error
 fi
 mkdir -p screenshots
-exec node --test --test-reporter=spec inbox.test.mjs
+# A skipped (or todo) test fails the run, as in tests/e2e/skip_policy.py: a
+# test that does not run hides what it would catch. The TAP copy counts.
+tap=$(mktemp)
+trap 'rm -f "$tap"' EXIT
+rc=0
+node --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" \
+    inbox.test.mjs || rc=$?
+if grep -Eq '^# (skipped|todo) [1-9]' "$tap"; then
+	echo "browser tests: skipped or todo tests are not allowed:" >&2
+	grep -E '^(not )?ok .*# (SKIP|TODO)' "$tap" >&2
+	rc=1
+fi
+exit $rc

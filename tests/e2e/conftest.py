@@ -18,6 +18,8 @@ import psycopg2.extras
 import pytest
 import requests
 
+pytest_plugins = ["skip_policy"]
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Files the tests create among the stack's logs (a standby wa-pushd's) get

@@ -58,6 +58,41 @@ def button(frm, context, bid, title):
 def send(tenant, frm, *messages):
     r = tenant.stack.post_webhook(body(tenant, frm, *messages))
     assert r.status_code == 200, r.text
+
+
+@pytest.fixture
+def witness(make_tenant):
+    """A second tenant with polls on, whose "/poll" rides along in a body
+    (see send_settled)."""
+    w = make_tenant()
+    enable(w)
+    return w
+
+
+def with_witness(b, witness):
+    """b plus, as its last entry, a "/poll" from a new number of witness:
+    its question is sent after the reply by the same responder, after any
+    question b's own messages call for. Returns (body, witness's phone)."""
+    frm = phone()
+    b = json.loads(json.dumps(b))
+    b["entry"] += body(witness, frm, text(frm, "/poll"))["entry"]
+    return b, frm
+
+
+def witnessed(witness, frm, timeout=8):
+    """Waits for the witness's poll_started: the work after the reply of
+    the body that carried it is done."""
+    assert wait_for(lambda: events(witness, "poll_started", phone="+" + frm),
+                    timeout=timeout), "witness poll never started"
+
+
+def send_settled(tenant, witness, frm, *messages):
+    """Like send(), but returns only once the responder's work after the
+    reply (the questions to send) is over, proved by a witness."""
+    b, w = with_witness(body(tenant, frm, *messages), witness)
+    r = tenant.stack.post_webhook(b)
+    assert r.status_code == 200, r.text
+    witnessed(witness, w)
     return r.json()
 
 
@@ -128,30 +163,31 @@ def test_poll_sends_an_interactive_question_and_emits_poll_started(tenant):
                for e in events(tenant, "message_outgoing"))
 
 
-def test_second_poll_while_one_is_open_does_not_start_another(tenant):
+def test_second_poll_while_one_is_open_does_not_start_another(tenant,
+                                                              witness):
     enable(tenant)
     frm = phone()
     start(tenant, frm)
-    send(tenant, frm, text(frm, "/poll"))
-    send(tenant, frm, text(frm, "/poll"), text(frm, "/POLL"))
-    time.sleep(0.3)
+    send_settled(tenant, witness, frm, text(frm, "/poll"))
+    send_settled(tenant, witness, frm, text(frm, "/poll"), text(frm, "/POLL"))
     assert len(polls(tenant, frm)) == 1
     assert len(questions(tenant, frm)) == 1
     assert len(events(tenant, "poll_started")) == 1
 
 
-def test_concurrent_polls_from_one_contact_open_one(tenant):
+def test_concurrent_polls_from_one_contact_open_one(tenant, witness):
     """Two deliveries racing in different responders: the partial unique
     index, not a check, keeps it to one open poll."""
     enable(tenant)
     frm = phone()
-    bodies = [body(tenant, frm, text(frm, "/poll")) for _ in range(6)]
+    bodies = [with_witness(body(tenant, frm, text(frm, "/poll")), witness)
+              for _ in range(6)]
     with ThreadPoolExecutor(6) as ex:
-        codes = list(ex.map(lambda b: tenant.stack.post_webhook(b)
+        codes = list(ex.map(lambda b: tenant.stack.post_webhook(b[0])
                             .status_code, bodies))
     assert codes == [200] * 6
-    assert wait_for(lambda: events(tenant, "poll_started"))
-    time.sleep(0.3)
+    for _, w in bodies:
+        witnessed(witness, w)
     assert len(polls(tenant, frm)) == 1
     assert len(questions(tenant, frm)) == 1
 
@@ -220,16 +256,15 @@ def test_unanswered_poll_times_out_within_a_second_of_its_deadline(tenant):
     assert events(tenant, "poll_response") == []
 
 
-def test_same_webhook_twice_makes_one_poll_and_one_response(tenant):
+def test_same_webhook_twice_makes_one_poll_and_one_response(tenant, witness):
     enable(tenant)
     frm = phone()
-    b = body(tenant, frm, text(frm, "/poll"))
-    for _ in range(2):
-        assert tenant.stack.post_webhook(b).status_code == 200
-    st = wait_for(lambda: events(tenant, "poll_started"))
+    poll = text(frm, "/poll")
+    for _ in range(2):      # the same message, as Meta retries it
+        send_settled(tenant, witness, frm, poll)
+    st = events(tenant, "poll_started")
     assert st
     st = st[0]
-    time.sleep(0.3)
     assert len(polls(tenant, frm)) == 1
     assert len(questions(tenant, frm)) == 1
     o = st["options"][2]
@@ -240,12 +275,12 @@ def test_same_webhook_twice_makes_one_poll_and_one_response(tenant):
     assert len(events(tenant, "poll_ended")) == 1
 
 
-def test_poll_disabled_tenant_treats_poll_as_a_plain_message(tenant):
+def test_poll_disabled_tenant_treats_poll_as_a_plain_message(tenant,
+                                                            witness):
     enable(tenant, on=False)
     frm = phone()
     w = new_wamid()
-    send(tenant, frm, text(frm, "/poll", wamid=w))
-    time.sleep(0.3)
+    send_settled(tenant, witness, frm, text(frm, "/poll", wamid=w))
     assert polls(tenant, frm) == []
     assert questions(tenant, frm) == []
     assert events(tenant, "poll_started") == []

@@ -18,6 +18,7 @@ clear(void)
 	unsetenv("WA_APP_SECRET");
 	unsetenv("WA_VERIFY_TOKEN");
 	unsetenv("WA_JWT_SECRET");
+	unsetenv("WA_TEST_HOOKS");
 	setenv("WA_DATABASE_URL", "dbname=x", 1);
 }
 
@@ -70,6 +71,32 @@ conf_rejects_out_of_range_numbers(void **state)
 	unsetenv("WA_FCGI_THREADS");
 }
 
+static void
+conf_test_hooks_off_unless_asked_and_only_in_dev(void **state)
+{
+	(void)state;
+	clear();
+	setenv("WA_ENV", "dev", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 0);
+	assert_false(conf.test_hooks_on);
+	setenv("WA_TEST_HOOKS", "yes", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 1);
+	setenv("WA_TEST_HOOKS", "on", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 0);
+	assert_true(conf.test_hooks_on);
+
+	/* Production, every secret real: WA_TEST_HOOKS=on alone refused. */
+	setenv("WA_ENV", "production", 1);
+	setenv("WA_APP_SECRET", "a-real-app-secret", 1);
+	setenv("WA_VERIFY_TOKEN", "a-real-verify-token", 1);
+	setenv("WA_JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 1);
+	assert_false(conf.test_hooks_on);
+	unsetenv("WA_TEST_HOOKS");
+	assert_int_equal(conf_check("t", CONF_FCGI, 1), 0);
+	assert_false(conf.test_hooks_on);
+}
+
 int
 main(void)
 {
@@ -78,6 +105,7 @@ main(void)
 		cmocka_unit_test(conf_production_refuses_missing_secrets),
 		cmocka_unit_test(conf_production_refuses_dev_values_and_short_jwt_secret),
 		cmocka_unit_test(conf_rejects_out_of_range_numbers),
+		cmocka_unit_test(conf_test_hooks_off_unless_asked_and_only_in_dev),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,16 @@
+/* fcgi/test_hooks.c: request headers that change how one request runs, so
+ * the e2e tests can reach cases a real client cannot make happen quickly.
+ * Only with WA_TEST_HOOKS=on, which conf refuses outside WA_ENV=dev;
+ * otherwise the headers are ignored.
+ *
+ *   X-WA-Test-Graph-Timeout-Ms: 100..55000   this request's Graph timeout
+ */
+#ifndef WA_TEST_HOOKS_H
+#define WA_TEST_HOOKS_H
+
+/* Applies the hooks a request's parameters (FastCGI envp) ask for. */
+void	test_hooks_begin(char **envp);
+/* Undoes them once the request, work after the reply included, is over. */
+void	test_hooks_end(void);
+
+#endif /* WA_TEST_HOOKS_H */
