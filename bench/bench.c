@@ -62,6 +62,7 @@ struct opts {
 	/* ws */
 	int		 subs;
 	const char	*ws_path;
+	const char	*ws_session;	/* -K: the session cookie's JWT */
 	const char	*ws_event;	/* count only frames naming this event */
 	int		 ws_port;
 	double		 drain;
@@ -744,10 +745,25 @@ ws_open(struct sub *s)
 
 	if ((s->fd = tcp_connect(o.ws_port, 0)) < 0)
 		return -1;
-	k = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d"
-	    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	    "Sec-WebSocket-Version: 13\r\n\r\n", o.ws_path, o.ws_port);
+	/* The session cookie, as the inbox sends it (with our Origin): a
+	 * URL carries no credential but a single-use ticket. */
+	if (o.ws_session != NULL)
+		k = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
+		    "Host: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\n"
+		    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		    "Sec-WebSocket-Version: 13\r\nCookie: session=%s\r\n"
+		    "Origin: http://127.0.0.1:%d\r\n\r\n", o.ws_path,
+		    o.ws_port, o.ws_session, o.ws_port);
+	else
+		k = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
+		    "Host: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\n"
+		    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		    "Sec-WebSocket-Version: 13\r\n\r\n", o.ws_path,
+		    o.ws_port);
+	if (k < 0 || (size_t)k >= sizeof(req))
+		return -1;
 	if (write(s->fd, req, (size_t)k) != k)
 		return -1;
 	for (;;) {
@@ -1119,7 +1135,7 @@ usage(void)
 	    "           [-W secret:pnid:display:waba:prefix [-C CONTACTS]"
 	    " [-A ACKED]]\n"
 	    "       wa-bench ws (load options, with -W and -r) -S SUBS -P PATH"
-	    " [-E EVENT]\n"
+	    " [-K SESSION_JWT] [-E EVENT]\n"
 	    "       wa-bench graph -p PORT [-D DELAY_MS]\n");
 	exit(2);
 }
@@ -1136,7 +1152,7 @@ main(int argc, char **argv)
 	argv++;
 	argc--;
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "p:m:u:H:b:B:c:t:d:r:n:W:C:A:S:P:E:D:"
+	while ((ch = getopt(argc, argv, "p:m:u:H:b:B:c:t:d:r:n:W:C:A:S:P:K:E:D:"
 	    "X:")) != -1) {
 		switch (ch) {
 		case 'p': o.port = atoi(optarg); break;
@@ -1175,6 +1191,7 @@ main(int argc, char **argv)
 		case 'A': o.acked_file = optarg; break;
 		case 'S': o.subs = atoi(optarg); break;
 		case 'P': o.ws_path = optarg; break;
+		case 'K': o.ws_session = optarg; break;
 		case 'E': o.ws_event = optarg; break;
 		case 'D': graph_delay_ms = atoi(optarg); break;
 		case 'X': o.drain = atof(optarg); break;

@@ -373,7 +373,7 @@ ws_run() {
 	local r
 	r=$("$BIN/wa-bench" ws -p "$WA_HTTP_PORT" -u /webhook \
 	    -W "$(WH_SPEC "ws${RUN_ID}$1x")" -r "$2" -d "$4" -c 64 -S "$3" \
-	    -P "/ws/$TID?token=$JWT" ${WS_EVENT:+-E "$WS_EVENT"} 2>"$T/ws.err")
+	    -P "/ws/$TID" -K "$JWT" ${WS_EVENT:+-E "$WS_EVENT"} 2>"$T/ws.err")
 	if [ -z "$r" ]; then
 		put ws "$1" "{\"error\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()[-300:]))' "$T/ws.err")}"
 		return

@@ -65,6 +65,9 @@ int	webhook_sig_ok(const char *secret, const char *body, size_t n,
  * fallback, which tests check is skipped when it cannot match. */
 unsigned long	webhook_sig_escaped_tries(void);
 
+/* api_ws_ticket.c */
+int	api_ws_ticket(struct req *);
+
 /* ws_auth.c */
 int	ws_auth_check(struct req *);
 

@@ -29,6 +29,7 @@ static const struct route routes[] = {
 	{ REQ_GET,  "/api/v1/me",               api_me,          AUTH_USER },
 	{ REQ_GET,  "/api/v1/tenant",           api_tenant_get,  AUTH_TENANT },
 	{ REQ_GET,  "/api/v1/events",           api_events_list, AUTH_TENANT },
+	{ REQ_POST, "/api/v1/ws-ticket",        api_ws_ticket,   AUTH_TENANT },
 	{ REQ_POST, "/api/v1/send/text", api_send_text, SEND },
 	{ REQ_POST, "/api/v1/send/media", api_send_media, SEND },
 	{ REQ_POST, "/api/v1/send/voice", api_send_voice, SEND },

@@ -1,6 +1,8 @@
 /* fcgi/ws_auth.c: nginx's auth_request for /ws/{tenant_id}. Browsers cannot
- * set headers on a WebSocket, so the token comes from the session cookie or
- * ?token=. A 2xx lets nginx upgrade; 401/403 refuse before any upgrade.
+ * set headers on a WebSocket, so the credential is the session cookie (from
+ * our own pages) or ?ticket=, a single-use ticket from POST
+ * /api/v1/ws-ticket: never a token, since URLs end up in logs. A 2xx lets
+ * nginx upgrade; 401/403 refuse before any upgrade.
  *
  * The tenant checked is the one nginx subscribes the socket to: the
  * location's capture, passed as WA_WS_TENANT. The raw request URI may say
@@ -25,6 +27,10 @@
 
 static const struct db_stmt session_open = { "ws_session_open",
 	"SELECT wa_ws_session_open($1, $2, $3, to_timestamp($4))" };
+static const struct db_stmt ticket_redeem = { "ws_ticket_redeem",
+	"SELECT jti FROM wa_ws_ticket_redeem($1, $2)" };
+
+#define WS_TICKET_MAX	80
 
 /* 0 when the raw URI is exactly "/ws/<tenant>" (then '?' or its end). */
 static int
@@ -49,21 +55,24 @@ query_of(const char *uri)
 	return q != NULL ? q + 1 : "";
 }
 
-/* The token from ?token= or, from our own pages only, the cookie: 0, or
- * the status already sent. */
+/* ?ticket=: consumed whatever happens. 0 when it opens this socket (the
+ * session is recorded, r->jti set), else the status already sent. */
 static int
-take_token(struct req *r, char *token, size_t n)
+redeem_ticket(struct req *r, const char *ticket, const char *tenant)
 {
-	if (req_query(r, "token", token, n) == 0)
-		return 0;
-	if (req_cookie(r, AUTH_COOKIE, token, n) != 0)
-		return reply_error(r, 401, "unauthorized", "token required");
-	/* A page on another site must not ride the cookie into our
-	 * WebSocket (cross-site WebSocket hijacking). */
-	if (!auth_origin_ok(r))
-		return reply_error(r, 403, "csrf",
-		    "cross-site WebSocket refused (Origin check)");
-	return 0;
+	const char	*v[] = { ticket, tenant };
+	struct db_res	*res;
+	int		 ok;
+
+	if (!uuid_valid(tenant))
+		return reply_error(r, 403, "forbidden", "not your tenant");
+	if ((res = db_query(r->w->db, &ticket_redeem, 2, v)) == NULL)
+		return reply_db_error(r);
+	if ((ok = db_rows(res) == 1))
+		snprintf(r->jti, sizeof(r->jti), "%s", db_val(res, 0, 0));
+	db_res_free(res);
+	return ok ? 0 : reply_error(r, 401, "unauthorized", "invalid, used "
+	    "or expired ticket, or not for this tenant");
 }
 
 static int
@@ -80,29 +89,52 @@ open_session(struct req *r)
 	return 0;
 }
 
+/* The session cookie, from our own pages only: 0 when it opens this socket
+ * (the session is recorded, r->jti set), else the status already sent. */
+static int
+check_cookie(struct req *r, const char *tenant)
+{
+	char	token[TOKEN_MAX];
+	int	rc;
+
+	if (req_cookie(r, AUTH_COOKIE, token, sizeof(token)) != 0)
+		return reply_error(r, 401, "unauthorized", "a ticket (POST "
+		    "/api/v1/ws-ticket) or the session cookie is required");
+	/* A page on another site must not ride the cookie into our
+	 * WebSocket (cross-site WebSocket hijacking). */
+	if (!auth_origin_ok(r))
+		return reply_error(r, 403, "csrf",
+		    "cross-site WebSocket refused (Origin check)");
+	rc = auth_token_tenant(r, token, tenant);
+	if (rc == 0 && open_session(r) != 0)
+		rc = 503;
+	if (rc == 503)
+		return reply_db_error(r);
+	if (rc != 0)
+		return reply_error(r, rc, rc == 401 ? "unauthorized" :
+		    "forbidden", rc == 401 ? "invalid or expired token" :
+		    "not your tenant");
+	return 0;
+}
+
 int
 ws_auth_check(struct req *r)
 {
 	const char	*uri = req_env(r, "WA_ORIGINAL_URI");
 	const char	*tenant = req_env(r, "WA_WS_TENANT");
-	char		 token[TOKEN_MAX];
+	char		 ticket[WS_TICKET_MAX];
 	int		 rc;
 
 	if (tenant == NULL || *tenant == '\0' ||
 	    raw_uri_names(uri, tenant) != 0)
 		return reply_error(r, 403, "forbidden", "bad channel");
 	r->query = query_of(uri);
-	if ((rc = take_token(r, token, sizeof(token))) != 0)
+	if (req_query(r, "ticket", ticket, sizeof(ticket)) == 0)
+		rc = redeem_ticket(r, ticket, tenant);
+	else
+		rc = check_cookie(r, tenant);
+	if (rc != 0)
 		return rc;
-	rc = auth_token_tenant(r, token, tenant);
-	if (rc == 0 && open_session(r) != 0)
-		rc = 503;
-	if (rc == 0) {
-		reply_header(r, "X-WA-Session: %s", r->jti);
-		return reply_empty(r, 204);
-	}
-	if (rc == 503)
-		return reply_db_error(r);
-	return reply_error(r, rc, rc == 401 ? "unauthorized" : "forbidden",
-	    rc == 401 ? "invalid or expired token" : "not your tenant");
+	reply_header(r, "X-WA-Session: %s", r->jti);
+	return reply_empty(r, 204);
 }

@@ -30,8 +30,22 @@ def ws_url(stack, tenant_id, **query):
                                           tenant_id, "?" + q if q else "")
 
 
-def connect(stack, tenant, timeout=2, **query):
-    query.setdefault("token", tenant.token)
+def ws_ticket(stack, tenant_id, token):
+    """POST /api/v1/ws-ticket: the response (a ticket in .json() on 200)."""
+    return requests.post(stack.url("/api/v1/ws-ticket"), timeout=10,
+                         headers={"Authorization": "Bearer " + token,
+                                  "X-Tenant-Id": tenant_id})
+
+
+def ticket_for(stack, tenant, token=None):
+    r = ws_ticket(stack, tenant.id, token or tenant.token)
+    assert r.status_code == 200, r.text
+    return r.json()["ticket"]
+
+
+def connect(stack, tenant, timeout=2, token=None, **query):
+    """A socket opened the README's way: a ticket, then the upgrade."""
+    query["ticket"] = ticket_for(stack, tenant, token)
     return websocket.create_connection(ws_url(stack, tenant.id, **query),
                                        timeout=timeout)
 
@@ -94,7 +108,8 @@ class Client:
             try:
                 self.ws = connect(self.stack, self.tenant, **q)
                 break
-            except (OSError, websocket.WebSocketException):
+            # Also a ticket refused while nginx restarts (502/503).
+            except (OSError, AssertionError, websocket.WebSocketException):
                 if time.time() > deadline:
                     raise
                 time.sleep(0.05)
@@ -355,17 +370,30 @@ def test_websocket_is_refused_before_upgrade_without_a_valid_member_token(
         "sub": user_id, "jti": str(uuid.uuid4()), "iat": now, "nbf": now,
         "exp": now + 600})
     url = lambda tid, **q: ws_url(stack, tid, **q)      # noqa: E731
+    # Tickets are issued only for a valid token of a member.
+    assert ws_ticket(stack, a.id, "not.a.jwt").status_code == 401
+    assert ws_ticket(stack, a.id, forged).status_code == 401
+    assert ws_ticket(stack, a.id, expired).status_code == 401
+    assert ws_ticket(stack, b.id, a.token).status_code == 403
     assert refused_status(url(a.id)) == 401                         # missing
-    assert refused_status(url(a.id, token="not.a.jwt")) == 401      # bad
-    assert refused_status(url(a.id, token=forged)) == 401           # forged
-    assert refused_status(url(a.id, token=expired)) == 401          # expired
-    assert refused_status(url(b.id, token=a.token)) == 403          # other tenant
-    assert refused_status(url(a.id, token=b.token)) == 403
-    assert refused_status(url(a.id, token=b.token, last_event_id=1)) == 403
+    assert refused_status(url(a.id, ticket="wst_" + "0" * 64)) == 401  # bogus
+    # A token is no credential in a URL (URLs are logged).
+    assert refused_status(url(a.id, token=a.token)) == 401
+    # A ticket opens one socket, to its own tenant, within its time.
+    t = ticket_for(stack, a)
+    assert refused_status(url(b.id, ticket=t)) == 401               # other tenant
+    assert refused_status(url(a.id, ticket=t)) == 401               # spent
+    t = ticket_for(stack, a)
+    stack.query("UPDATE ws_tickets SET expires_at = now() - interval '1 s'")
+    assert refused_status(url(a.id, ticket=t)) == 401               # expired
+    assert refused_status(url(a.id, ticket=ticket_for(stack, b))) == 401
     # Channel names are one strict segment: no lists, no backtrack.
-    assert refused_status(url(a.id + "/" + b.id, token=a.token)) == 404
-    assert refused_status(url(a.id + ".b5", token=a.token)) == 404
-    assert refused_status(url(a.id, token=a.token)) == 101
+    assert refused_status(url(a.id + "/" + b.id,
+                              ticket=ticket_for(stack, a))) == 404
+    assert refused_status(url(a.id + ".b5", ticket=ticket_for(stack, a))) == 404
+    assert refused_status(url(a.id, ticket=ticket_for(stack, a))) == 101
+    assert refused_status(url(a.id, ticket=ticket_for(stack, a),
+                              last_event_id=1)) == 101
 
 
 def test_websocket_accepts_the_session_cookie(stack, tenant):
