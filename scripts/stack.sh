@@ -84,7 +84,7 @@ load_config() {
 	# request slots (each thread holds one database connection).
 	export WA_WEBHOOK_THREADS=${WA_WEBHOOK_THREADS:-${WA_FCGI_THREADS:-4}}
 	export WA_API_THREADS=${WA_API_THREADS:-${WA_FCGI_THREADS:-32}}
-	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-nchan}
+	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-pushstream}
 	[ "$WA_PUSH_MODULE" = push-stream ] && WA_PUSH_MODULE=pushstream
 	# The key wa-pushd shows nginx's publisher; kept across restarts so
 	# a part restarted alone still matches the others.
