@@ -44,7 +44,16 @@ PROGS	:= $(BINDIR)/wa-fcgi $(BINDIR)/wa-pushd $(BINDIR)/wactl \
 	   $(BINDIR)/wa-hello
 UNITS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
 
-.PHONY: all build units deps run start stop status test unit e2e bench clean
+.PHONY: all build units deps run start stop status test unit e2e bench clean \
+	pushstream
+
+# nginx's push-stream module, built for the installed nginx's version
+# (scripts/build-pushstream.sh); scripts/stack.sh loads it from there.
+# make run/start/bench build it unless WA_PUSH_MODULE=nchan; make test runs
+# the real-time tests on both modules.
+NGINX_VERSION = $(shell nginx -v 2>&1 | sed -n 's|^nginx version: nginx/||p')
+PUSHSTREAM_SO = build/nginx/$(NGINX_VERSION)/ngx_http_push_stream_module.so
+PUSH_BUILD = $(if $(filter nchan,$(WA_PUSH_MODULE)),,pushstream)
 
 all: build
 
@@ -95,15 +104,21 @@ $(OUT)/tests/test_%: tests/unit/test_%.c $(LIBFCGI) $(LIBPUSHD) $(LIBWA)
 
 units: $(UNITS)
 
+pushstream: $(PUSHSTREAM_SO)
+
+$(PUSHSTREAM_SO): scripts/build-pushstream.sh \
+    $(wildcard nginx/patches/push-stream-*.patch)
+	scripts/build-pushstream.sh $@
+
 deps:
 	@scripts/deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build $(PUSH_BUILD)
 	@WA_ENV=$${WA_ENV:-dev} scripts/stack.sh run
 
 start: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build $(PUSH_BUILD)
 	@WA_ENV=$${WA_ENV:-dev} scripts/stack.sh start
 
 stop:
@@ -118,7 +133,7 @@ unit: deps
 	@scripts/test.sh unit
 
 test: deps
-	@$(MAKE) --no-print-directory FLAVOR=test build units
+	@$(MAKE) --no-print-directory FLAVOR=test build units pushstream
 	@$(MAKE) --no-print-directory fuzz
 	@scripts/test.sh all
 
@@ -169,7 +184,8 @@ fuzz: build/fuzz/fuzz_multipart build/fuzz/fuzz_relay_reply
 	$(call fuzz-run,relay_reply,$(FUZZ_RELAY_SECONDS))
 
 bench: deps
-	@$(MAKE) --no-print-directory FLAVOR=release build bin/wa-bench
+	@$(MAKE) --no-print-directory FLAVOR=release build bin/wa-bench \
+	    $(PUSH_BUILD)
 	@bench/run.sh
 
 clean:

@@ -473,14 +473,15 @@ sc_relay() {
 	put relay pushd_peak_rss_kb "$(hwm $pp)"
 	put relay pushd_rss_anon_kb "$(anon $pp)"
 	# The same frames POSTed straight to the publisher, one connection
-	# like wa-pushd's.
+	# like wa-pushd's, with its key and an Event-Id as it sends them.
 	frame=$(q "SELECT wa_event_frame(seq, name, data) FROM events
 	    WHERE tenant_id = '$TID' AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
 	[ -n "$frame" ] || frame='{"id":1,"event":"bench.relay","data":{"i":1,"text":"relay benchmark event 1"}}'
 	log "relay: direct POSTs to the publisher, 1 connection"
 	r=$("$BIN/wa-bench" load -p "$WA_PUBLISH_PORT" -m POST \
-	    -u "/pub?id=$TID" -H 'Content-Type: application/json' -B "$frame" \
-	    -c 1 -n "$n" -d 30)
+	    -u "/pub?id=$TID" -H 'Content-Type: application/json' \
+	    -H "X-WA-Publish-Key: $WA_PUBLISH_SECRET" -H 'Event-Id: 1' \
+	    -B "$frame" -c 1 -n "$n" -d 30)
 	put relay direct "$r"
 }
 

@@ -326,7 +326,7 @@ run(struct pushd *p)
 		/* Sockets whose token or membership has ended (sessions.c). */
 		if (sessions_due() && (outbox_flush(p->ob, 1) != 0 ||
 		    !outbox_owned(p->ob) ||
-		    sessions_close_ended(p->db, p->rl, conf.push_module) != 0)) {
+		    sessions_close_ended(p->db, p->rl) != 0)) {
 			lost(p);
 			continue;
 		}

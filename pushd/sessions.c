@@ -1,16 +1,14 @@
 /* pushd/sessions.c: every SESSIONS_MS, asks the database which sessions'
  * sockets must close and deletes their channels at the publisher.
  *
- * nchan: each socket also subscribes to "session.<jti>" (nginx's
- * push-nchan-sub.conf); deleting that one channel closes just the sockets
- * of that token. push-stream keeps a socket open while any of its channels
- * lives, so there the tenant's channel is deleted: all its sockets close
- * and reconnect, each authorised again, and catch up from the events API. */
+ * Each socket also subscribes to "session.<jti>" (nginx's push-*-sub.conf);
+ * deleting that one channel closes just the sockets of that token, on both
+ * modules (push-stream with our patch, which closes a session channel's
+ * subscribers even though they have their tenant's channel too). */
 #include "sessions.h"
 
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "db.h"
 #include "log.h"
@@ -34,27 +32,17 @@ sessions_due(void)
 	return now_ms() >= next_ms;
 }
 
-/* The channel whose deletion closes this session's sockets. */
-static void
-channel_of(const char *module, const char *jti, const char *tenant,
-    char *out, size_t n)
-{
-	if (strcmp(module, "nchan") == 0)
-		snprintf(out, n, "session.%s", jti);
-	else
-		snprintf(out, n, "%s", tenant);
-}
-
 /* 0 when the channel is gone and the row with it; -1 to try again next
  * time (nginx down: then its sockets are gone anyway). */
 static int
-close_one(struct db *db, struct relay *rl, const char *module,
-    const char *jti, const char *tenant)
+close_one(struct db *db, struct relay *rl, const char *jti,
+    const char *tenant)
 {
 	char		 channel[128];
 	const char	*v[] = { jti, tenant };
 
-	channel_of(module, jti, tenant, channel, sizeof(channel));
+	/* The same name as the subscriber's "session.$wa_session". */
+	snprintf(channel, sizeof(channel), "session.%s", jti);
 	if (relay_delete(rl, channel) != RELAY_OK) {
 		if (!failing++)
 			log_warn("sessions: closing %s: %s: retrying",
@@ -67,7 +55,7 @@ close_one(struct db *db, struct relay *rl, const char *module,
 }
 
 int
-sessions_close_ended(struct db *db, struct relay *rl, const char *module)
+sessions_close_ended(struct db *db, struct relay *rl)
 {
 	struct db_res	*res;
 	int		 i, n;
@@ -82,8 +70,7 @@ sessions_close_ended(struct db *db, struct relay *rl, const char *module)
 	}
 	n = db_rows(res);
 	for (i = 0; i < n; i++)
-		if (close_one(db, rl, module, db_val(res, i, 0),
-		    db_val(res, i, 1)) != 0)
+		if (close_one(db, rl, db_val(res, i, 0), db_val(res, i, 1)) != 0)
 			break;
 	if (i == n)
 		failing = 0;

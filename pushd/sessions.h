@@ -11,7 +11,7 @@ struct relay;
 /* Whether sessions_close_ended() is due. */
 int	sessions_due(void);
 /* Deletes the channel of each ended session, then its rows: 0, or -1
- * when the connection was lost. module: WA_PUSH_MODULE. */
-int	sessions_close_ended(struct db *, struct relay *, const char *module);
+ * when the connection was lost. */
+int	sessions_close_ended(struct db *, struct relay *);
 
 #endif /* WA_SESSIONS_H */

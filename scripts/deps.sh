@@ -7,6 +7,8 @@ pkgs=(
 	build-essential pkg-config
 	libfcgi-dev spawn-fcgi libcurl4-openssl-dev libjson-c-dev libpq-dev
 	libssl-dev libjwt-dev libsodium-dev
+	# nginx's push-stream module is built from source (build-pushstream.sh)
+	libpcre2-dev zlib1g-dev patch
 	postgresql postgresql-contrib nginx libnginx-mod-nchan
 	libcmocka-dev python3-pytest python3-requests python3-websocket
 	python3-psycopg2

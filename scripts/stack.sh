@@ -88,7 +88,7 @@ load_config() {
 	# request slots (each thread holds one database connection).
 	export WA_WEBHOOK_THREADS=${WA_WEBHOOK_THREADS:-${WA_FCGI_THREADS:-4}}
 	export WA_API_THREADS=${WA_API_THREADS:-${WA_FCGI_THREADS:-32}}
-	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-nchan}
+	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-pushstream}
 	[ "$WA_PUSH_MODULE" = push-stream ] && WA_PUSH_MODULE=pushstream
 	# The key wa-pushd shows nginx's publisher; kept across restarts so
 	# a part restarted alone still matches the others.
@@ -353,13 +353,26 @@ pushd_stop() { kill_pidfile "$RUN/run/pushd.keeper.pid" "$RUN/run/pushd.pid"; }
 
 # --- nginx --------------------------------------------------------------------
 
+# push-stream, as make built it for this nginx's version, copied beside the
+# config (push-pushstream-module.conf loads it from there): nginx reaches it
+# wherever the checkout is, and a rebuild never changes it under nginx.
+pushstream_install() {
+	local v so dst="$RUN/nginx/modules/ngx_http_push_stream_module.so"
+	v=$(nginx -v 2>&1 | sed -n 's|^nginx version: nginx/||p')
+	so="$ROOT/build/nginx/$v/ngx_http_push_stream_module.so"
+	[ -f "$so" ] || die "push-stream module for nginx $v missing ($so): run make pushstream, or use WA_PUSH_MODULE=nchan"
+	mkdir -p "$RUN/nginx/modules"
+	install -m 644 "$so" "$dst.tmp"
+	mv "$dst.tmp" "$dst"
+}
+
 nginx_conf() {
 	local conf="$RUN/nginx/nginx.conf" user="" push
 	mkdir -p "$RUN/nginx/tmp"
 	[ $IS_ROOT -eq 1 ] && user="user $APP_OSUSER;" && chown "$APP_OSUSER" "$RUN/nginx/tmp"
 	case "$WA_PUSH_MODULE" in
 	nchan) push=nchan ;;
-	pushstream|push-stream) push=pushstream ;;
+	pushstream|push-stream) push=pushstream; pushstream_install ;;
 	*) die "WA_PUSH_MODULE: nchan or pushstream" ;;
 	esac
 	sed -e "s|@RUN@|$RUN|g" -e "s|@USER@|$user|g" \

@@ -39,7 +39,7 @@ static const struct setting {
 	/* nginx's publisher takes only requests with this key. */
 	{ "WA_PUBLISH_SECRET", T_STR, &conf.publish_secret, NULL,
 	    "dev-publish-secret", 0, 0, CONF_PUSHD | SECRET },
-	{ "WA_PUSH_MODULE", T_STR, &conf.push_module, "nchan", NULL, 0, 0,
+	{ "WA_PUSH_MODULE", T_STR, &conf.push_module, "pushstream", NULL, 0, 0,
 	    CONF_PUSHD },
 	{ "WA_LOG_LEVEL", T_STR, &conf.log_level, "info", NULL, 0, 0,
 	    CONF_FCGI | CONF_PUSHD | CONF_WACTL },

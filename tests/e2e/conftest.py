@@ -26,6 +26,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # the modes the stack gives its own (scripts/stack.sh): not world-readable.
 os.umask(0o027)
 
+# nginx's push modules (nginx/push-<module>-*.conf): the real-time tests run
+# on each, and their ids say which (test_x[nchan], test_x[pushstream]). The
+# default comes last: pytest keeps a session fixture's last value until the
+# end, so the tests after the real-time ones run on the default too.
+PUSH_MODULES = ("nchan", "pushstream")
+
 
 def _load_env():
     path = os.environ.get("WA_STACK_ENV")
@@ -53,6 +59,7 @@ class Stack:
         self.verify_token = env["WA_VERIFY_TOKEN"]
         self.run_dir = env["WA_RUN_DIR"]
         self.wactl_path = os.path.join(env["WA_BIN_DIR"], "wactl")
+        self.default_push_module = env["WA_PUSH_MODULE"]
 
     def url(self, path):
         return self.base + path
@@ -74,6 +81,17 @@ class Stack:
         subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"),
                         "%s-part" % action, part], env=env, check=True,
                        capture_output=True, timeout=120)
+
+    def use_push_module(self, module):
+        """Restarts nginx and wa-pushd with that push module, unless they
+        run it; the parts ctl() restarts later keep it."""
+        if self.env["WA_PUSH_MODULE"] == module:
+            return
+        self.env["WA_PUSH_MODULE"] = module
+        for part in ("nginx", "pushd"):
+            self.ctl("stop", part)
+        for part in ("pushd", "nginx"):
+            self.ctl("start", part)
 
     def sign(self, body: bytes) -> str:
         mac = hmac.new(self.app_secret.encode(), body, hashlib.sha256)
@@ -177,6 +195,15 @@ def stack():
             pytest.exit("stack is not healthy", 2)
         time.sleep(0.2)
     return s
+
+
+@pytest.fixture(scope="session", params=PUSH_MODULES)
+def push_module(request, stack):
+    """The stack on each push module in turn (pytest groups the tests by
+    it), then back on its own, which the other tests use."""
+    stack.use_push_module(request.param)
+    yield request.param
+    stack.use_push_module(stack.default_push_module)
 
 
 @pytest.fixture

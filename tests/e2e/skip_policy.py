@@ -9,10 +9,6 @@ Loaded by conftest.py (pytest_plugins); xfail counts as a skip too.
 import pytest
 
 ALLOWED = {
-    "push-stream module not installed":
-        "Debian does not package nginx's push-stream module; an admin "
-        "builds it (README.md, 'Real-time events'). Without it the "
-        "WA_PUSH_MODULE=pushstream variant cannot run.",
     "optional: needs root":
         "Started by an ordinary user, the whole stack runs as that user: "
         "there is no other local user to keep out (test_security_local.py). "

@@ -1,6 +1,7 @@
 """The WebSocket path under attack (issue 14, rows 1, 5 and 6): a socket
 reaches only the tenant nginx subscribes it to, it ends with the right to
-it, and only wa-pushd can publish or close channels.
+it, and only wa-pushd can publish or close channels. On each push module
+(the push_module fixture).
 """
 import os
 import socket
@@ -8,11 +9,14 @@ import stat
 import time
 import uuid
 
+import pytest
 import requests
 import websocket
 
 from test_realtime import (_jwt, connect, emit, recv_frames, ticket_for,
                            ws_ticket)
+
+pytestmark = pytest.mark.usefixtures("push_module")
 
 
 def _upgrade(stack, raw_path, timeout=3):
