@@ -243,6 +243,18 @@ class RawResponse:
         return json.loads(self.content)
 
 
+def read_head(sock):
+    """Reads from sock until the end of an HTTP head (or EOF): all bytes
+    read, which may include the start of the body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def raw_request(stack, method, path, body=b"", headers=None, source_ip="127.0.0.1"):
     """One HTTP request from a chosen loopback address (all of 127/8 is
     local): login is rate-limited per address, so tests that hit it use

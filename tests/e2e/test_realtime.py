@@ -22,7 +22,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import new_wamid, wait_for
+from conftest import new_wamid, read_head, wait_for
 
 pytestmark = pytest.mark.usefixtures("push_module")
 
@@ -555,12 +555,7 @@ def _post(host, port, path, source=None, timeout=3):
         s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
                   % (path.encode(), len(body), body))
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        data = read_head(s)
         return int(data.split(b" ", 2)[1]), data
     except OSError:
         return None, b""

@@ -13,6 +13,7 @@ import pytest
 import requests
 import websocket
 
+from conftest import read_head
 from test_realtime import (_jwt, connect, emit, recv_frames, ticket_for,
                            ws_ticket)
 
@@ -30,12 +31,7 @@ def _upgrade(stack, raw_path, timeout=3):
                    "Sec-WebSocket-Version: 13\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
                    % raw_path).encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        data = read_head(s)
         status = int(data.split(b" ", 2)[1])
         head, _, rest = data.partition(b"\r\n\r\n")
         if status == 101:
