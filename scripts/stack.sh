@@ -366,8 +366,20 @@ pushstream_install() {
 	mv "$dst.tmp" "$dst"
 }
 
+# Descriptors nginx's workers can have: 131072, or the hard limit when that
+# is lower (a container's), which root may not raise either.
+nofile_limit() {
+	local hard
+	hard=$(ulimit -Hn)
+	if [ "$hard" = unlimited ] || [ "$hard" -gt 131072 ]; then
+		echo 131072
+	else
+		echo "$hard"
+	fi
+}
+
 nginx_conf() {
-	local conf="$RUN/nginx/nginx.conf" user="" push
+	local conf="$RUN/nginx/nginx.conf" user="" push nofile
 	mkdir -p "$RUN/nginx/tmp"
 	[ $IS_ROOT -eq 1 ] && user="user $APP_OSUSER;" && chown "$APP_OSUSER" "$RUN/nginx/tmp"
 	case "$WA_PUSH_MODULE" in
@@ -375,10 +387,13 @@ nginx_conf() {
 	pushstream|push-stream) push=pushstream; pushstream_install ;;
 	*) die "WA_PUSH_MODULE: nchan or pushstream" ;;
 	esac
+	nofile=$(nofile_limit)
 	sed -e "s|@RUN@|$RUN|g" -e "s|@USER@|$user|g" \
 	    -e "s|@HTTP_PORT@|$WA_HTTP_PORT|g" \
 	    -e "s|@PUBLISH_PORT@|$WA_PUBLISH_PORT|g" \
 	    -e "s|@PUSH@|$push|g" -e "s|@NGINX_DIR@|$RUN/nginx|g" \
+	    -e "s|@NOFILE@|$nofile|g" \
+	    -e "s|@CONNECTIONS@|$((nofile < 65536 ? nofile : 65536))|g" \
 	    nginx/nginx.conf.in > "$conf"
 	# The publisher's key, readable by nginx's master (root) only.
 	rm -f "$RUN/nginx/publish-key.conf"
@@ -414,7 +429,7 @@ nginx_start() {
 	nginx_conf
 	# Descriptors for worker_connections (nginx.conf.in); its workers
 	# raise their own limit when the master runs as root.
-	( ulimit -n 131072 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	( ulimit -n "$(nofile_limit)"
 	  exec nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" )
 	wait_port "$WA_HTTP_PORT" 10 || die "nginx did not listen on $WA_HTTP_PORT"
 }
