@@ -148,8 +148,7 @@ auth_request(struct req *r, int want_tenant)
 		token = authz + 7;
 		if (strncmp(token, APIKEY_TAG, 4) == 0)
 			return auth_key(r, token);
-	}
-	else if (req_cookie(r, AUTH_COOKIE, cookie, sizeof(cookie)) == 0) {
+	} else if (req_cookie(r, AUTH_COOKIE, cookie, sizeof(cookie)) == 0) {
 		token = cookie;
 		r->via_cookie = 1;
 	}
