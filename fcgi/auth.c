@@ -1,11 +1,13 @@
 /* fcgi/auth.c: bearer or cookie JWTs, revocation, tenant membership and
- * the CSRF origin check, in one database round trip per request. */
+ * the CSRF origin check, in one database round trip per request; or an
+ * API key (Bearer wak_...), which names its own tenant. */
 #include "auth.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "apikey.h"
 #include "conf.h"
 #include "db.h"
 #include "req.h"
@@ -19,6 +21,10 @@ static const struct db_stmt auth_lookup = { "auth_lookup",
 	" LEFT JOIN memberships m ON m.user_id = u.id AND m.tenant_id = $2"
 	" WHERE u.id = $1 AND NOT EXISTS"
 	" (SELECT 1 FROM revoked_tokens t WHERE t.jti = $3)" };
+
+/* The live key with this SHA-256 (schema/012_api_keys.sql). */
+static const struct db_stmt key_lookup = { "auth_key_lookup",
+	"SELECT id, tenant_id, scopes FROM wa_api_key_auth(decode($1, 'hex'))" };
 
 enum { AUTH_OK = 0, AUTH_NOUSER = 401, AUTH_NOTMEMBER = 403,
 	AUTH_DBDOWN = 503 };
@@ -85,6 +91,44 @@ auth_origin_ok(struct req *r)
 	return host != NULL && strcasecmp(rest, host) == 0;
 }
 
+/* An API key: 0 when it is live and, if X-Tenant-Id is given, names the
+ * key's own tenant (r's key and tenant then set), else the status sent.
+ * Scopes are the route's business (route.c). */
+static int
+auth_key(struct req *r, const char *key)
+{
+	const char	*tenant = req_header(r, "X-Tenant-Id");
+	char		 hash[APIKEY_HASH_HEX + 1];
+	const char	*v[] = { hash };
+	struct db_res	*res;
+	int		 found;
+
+	if (!apikey_shape_ok(key) || apikey_hash(key, hash) != 0)
+		return reply_error(r, 401, "unauthorized",
+		    "invalid or revoked API key");
+	if ((res = db_query(r->w->db, &key_lookup, 1, v)) == NULL)
+		return reply_db_error(r);
+	if ((found = db_rows(res) == 1)) {
+		snprintf(r->key_id, sizeof(r->key_id), "%s", db_val(res, 0, 0));
+		snprintf(r->tenant_id, sizeof(r->tenant_id), "%s",
+		    db_val(res, 0, 1));
+		if (apikey_scopes_parse(db_val(res, 0, 2), &r->key_scopes) != 0)
+			r->key_scopes = 0;	/* the table's CHECK forbids it */
+	}
+	db_res_free(res);
+	if (!found)
+		return reply_error(r, 401, "unauthorized",
+		    "invalid or revoked API key");
+	snprintf(r->role, sizeof(r->role), "api_key");
+	/* The key says which tenant; a header naming another is a mistake
+	 * (or a probe) that must not pass silently. */
+	if (tenant != NULL && *tenant != '\0' &&
+	    strcasecmp(tenant, r->tenant_id) != 0)
+		return reply_error(r, 403, "forbidden",
+		    "this API key belongs to another tenant");
+	return 0;
+}
+
 static int
 is_unsafe(const struct req *r)
 {
@@ -100,9 +144,11 @@ auth_request(struct req *r, int want_tenant)
 	const char	*token = NULL;
 	int		 rc;
 
-	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0)
+	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
 		token = authz + 7;
-	else if (req_cookie(r, AUTH_COOKIE, cookie, sizeof(cookie)) == 0) {
+		if (strncmp(token, APIKEY_TAG, 4) == 0)
+			return auth_key(r, token);
+	} else if (req_cookie(r, AUTH_COOKIE, cookie, sizeof(cookie)) == 0) {
 		token = cookie;
 		r->via_cookie = 1;
 	}

@@ -9,7 +9,9 @@ struct req;
 /* Authenticates r (Bearer JWT, else the session cookie), checks the token
  * is not revoked and, with want_tenant, that X-Tenant-Id names a tenant
  * the user belongs to; cookie-authenticated writes must also pass the
- * Origin check. 0, or the status of the error reply it sent. */
+ * Origin check. A bearer API key (wak_...) instead sets r's key and its
+ * tenant, whatever want_tenant says, and refuses an X-Tenant-Id naming
+ * another. 0, or the status of the error reply it sent. */
 int	auth_request(struct req *, int want_tenant);
 
 /* The same checks for a given token and tenant (the WebSocket gate):

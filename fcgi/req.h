@@ -46,6 +46,10 @@ struct req {
 	char			 tenant_id[UUID_LEN + 1];
 	char			 role[16];
 	int			 via_cookie;
+	/* An API key's id and scopes (APIKEY_SCOPE_*), when one was used;
+	 * then user_id is empty. */
+	char			 key_id[UUID_LEN + 1];
+	unsigned		 key_scopes;
 
 	struct buf		 headers;	/* extra response header lines */
 	int			 status;

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "apikey.h"
 #include "auth.h"
 #include "handlers.h"
 #include "json.h"
@@ -16,7 +17,11 @@
 
 #define JSON_BODY_MAX	(1u << 20)
 /* Every send: a tenant's JSON body, then a Graph call. */
-#define SEND		(AUTH_TENANT | BODY_JSON | GRAPH_BOUND)
+#define SEND		(AUTH_TENANT | BODY_JSON | GRAPH_BOUND | SCOPE_SEND)
+
+_Static_assert(SCOPE_READ == APIKEY_SCOPE_READ << ROUTE_SCOPE_SHIFT &&
+    SCOPE_SEND == APIKEY_SCOPE_SEND << ROUTE_SCOPE_SHIFT,
+    "route scope flags are the key's scope bits, shifted");
 
 static const struct route routes[] = {
 	/* method, pattern, handler, flags */
@@ -27,8 +32,13 @@ static const struct route routes[] = {
 	{ REQ_POST, "/api/v1/auth/login",       api_auth_login,  BODY_JSON },
 	{ REQ_POST, "/api/v1/auth/logout",      api_auth_logout, AUTH_USER },
 	{ REQ_GET,  "/api/v1/me",               api_me,          AUTH_USER },
-	{ REQ_GET,  "/api/v1/tenant",           api_tenant_get,  AUTH_TENANT },
-	{ REQ_GET,  "/api/v1/events",           api_events_list, AUTH_TENANT },
+	/* Any key may ask which tenant it serves. */
+	{ REQ_GET,  "/api/v1/tenant",           api_tenant_get,
+	    AUTH_TENANT | SCOPE_READ | SCOPE_SEND },
+	{ REQ_GET,  "/api/v1/events",           api_events_list,
+	    AUTH_TENANT | SCOPE_READ },
+	/* Not for keys: their sockets could not be closed on revocation
+	 * (schema/010_ws_sessions.sql keys sessions on a login's jti). */
 	{ REQ_POST, "/api/v1/ws-ticket",        api_ws_ticket,   AUTH_TENANT },
 	{ REQ_POST, "/api/v1/send/text", api_send_text, SEND },
 	{ REQ_POST, "/api/v1/send/media", api_send_media, SEND },
@@ -44,26 +54,26 @@ static const struct route routes[] = {
 	{ REQ_POST, "/api/v1/send/reaction", api_send_reaction, SEND },
 	{ REQ_POST, "/api/v1/send/template", api_send_template, SEND },
 	{ REQ_DELETE, "/api/v1/messages/:id/reaction", api_messages_unreact,
-	    AUTH_TENANT | GRAPH_BOUND },
+	    AUTH_TENANT | GRAPH_BOUND | SCOPE_SEND },
 	{ REQ_POST, "/api/v1/messages/:id/read", api_messages_read,
-	    AUTH_TENANT | GRAPH_BOUND },
+	    AUTH_TENANT | GRAPH_BOUND | SCOPE_SEND },
 	{ REQ_POST, "/api/v1/conversations/:phone/typing", api_messages_typing,
-	    AUTH_TENANT | GRAPH_BOUND },
+	    AUTH_TENANT | GRAPH_BOUND | SCOPE_SEND },
 	{ REQ_GET, "/api/v1/conversations", api_conversations_list,
-	    AUTH_TENANT },
+	    AUTH_TENANT | SCOPE_READ },
 	{ REQ_GET, "/api/v1/conversations/:phone", api_conversations_get,
-	    AUTH_TENANT },
+	    AUTH_TENANT | SCOPE_READ },
 	{ REQ_DELETE, "/api/v1/conversations/:phone", api_conversations_delete,
-	    AUTH_TENANT },
+	    AUTH_TENANT | SCOPE_SEND },
 	/* The upload's body comes spooled to a file: see nginx.conf.in. */
 	{ REQ_POST, "/api/v1/upload/media", api_media_upload,
-	    AUTH_TENANT | GRAPH_BOUND },
+	    AUTH_TENANT | GRAPH_BOUND | SCOPE_SEND },
 	{ REQ_POST, "/_internal/media-upload-auth", api_media_upload_auth,
-	    AUTH_TENANT },
+	    AUTH_TENANT | SCOPE_SEND },
 	{ REQ_GET, "/api/v1/media/:id", api_media_get,
-	    AUTH_TENANT | GRAPH_BOUND },
+	    AUTH_TENANT | GRAPH_BOUND | SCOPE_READ },
 	{ REQ_DELETE, "/api/v1/media/:id", api_media_delete,
-	    AUTH_TENANT | GRAPH_BOUND },
+	    AUTH_TENANT | GRAPH_BOUND | SCOPE_SEND },
 	{ REQ_GET,  "/_internal/ws-auth",       ws_auth_check,   AUTH_NONE },
 };
 
@@ -151,11 +161,40 @@ parse_json_body(struct req *r)
 static int
 take_user_slot(struct req *r)
 {
-	if ((r->w->user_slot = user_slots_take(r->user_id)) >= 0)
+	/* A key counts as a user of its own: its id is a uuid too. */
+	const char	*who = r->key_id[0] != '\0' ? r->key_id : r->user_id;
+
+	if ((r->w->user_slot = user_slots_take(who)) >= 0)
 		return 0;
 	reply_header(r, "Retry-After: %d", USER_SLOTS_RETRY_AFTER);
 	return reply_error(r, 429, "rate_limited", "too many requests waiting "
 	    "on WhatsApp for this user; retry shortly");
+}
+
+const struct route *
+route_table(size_t *n)
+{
+	*n = nitems(routes);
+	return routes;
+}
+
+int
+route_key_may(unsigned flags, unsigned key_scopes)
+{
+	return ((flags >> ROUTE_SCOPE_SHIFT) & key_scopes) != 0;
+}
+
+/* An API key on a route it may not call: the wrong scope, or a route for
+ * people (a login's own session, its WebSocket tickets). */
+static int
+refuse_key(const struct route *rt, struct req *r)
+{
+	if ((rt->flags & (SCOPE_READ | SCOPE_SEND)) == 0)
+		return reply_error(r, 403, "forbidden", "%s is for user "
+		    "sessions only, not API keys", rt->pattern);
+	return reply_error(r, 403, "insufficient_scope", "this API key needs "
+	    "the %s scope for %s", (rt->flags & SCOPE_SEND) ? "send" : "read",
+	    rt->pattern);
 }
 
 static int
@@ -167,6 +206,8 @@ run(const struct route *rt, struct req *r)
 	if ((rt->flags & AUTH_USER) && (st = auth_request(r,
 	    (rt->flags & AUTH_TENANT) == AUTH_TENANT)) != 0)
 		return st;
+	if (r->key_id[0] != '\0' && !route_key_may(rt->flags, r->key_scopes))
+		return refuse_key(rt, r);
 	if ((rt->flags & GRAPH_BOUND) && (st = take_user_slot(r)) != 0)
 		return st;
 	if ((rt->flags & BODY_JSON) && (st = parse_json_body(r)) != 0)
@@ -174,23 +215,32 @@ run(const struct route *rt, struct req *r)
 	return rt->handler(r);
 }
 
+const struct route *
+route_find(int method, const char *path, struct req *r, int *path_known)
+{
+	size_t	i;
+
+	*path_known = 0;
+	for (i = 0; i < nitems(routes); i++) {
+		if (!route_match(routes[i].pattern, path, r))
+			continue;
+		*path_known = 1;
+		if (routes[i].method == method ||
+		    (routes[i].method == REQ_GET && method == REQ_HEAD))
+			return &routes[i];
+	}
+	return NULL;
+}
+
 void
 route_dispatch(struct req *r)
 {
-	size_t	i;
-	int	path_known = 0;
+	const struct route	*rt;
+	int			 path_known;
 
-	for (i = 0; i < nitems(routes); i++) {
-		if (!route_match(routes[i].pattern, r->path, r))
-			continue;
-		path_known = 1;
-		if (routes[i].method != (int)r->method &&
-		    !(routes[i].method == REQ_GET && r->method == REQ_HEAD))
-			continue;
-		run(&routes[i], r);
-		return;
-	}
-	if (path_known)
+	if ((rt = route_find((int)r->method, r->path, r, &path_known)) != NULL)
+		run(rt, r);
+	else if (path_known)
 		reply_error(r, 405, "method_not_allowed", "%s not allowed on %s",
 		    r->method_str != NULL ? r->method_str : "?", r->path);
 	else

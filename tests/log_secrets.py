@@ -4,7 +4,7 @@ fails the run on any finding.
 
     log_secrets.py RUN_DIR      exit 1 and one line per finding
 
-What counts: anything shaped like a JWT or a Meta access token, a query or
+What counts: anything shaped like a JWT, an API key or a Meta access token, a query or
 field that names a token, a bearer credential, a test user's password, and
 the stack's own secrets (from RUN_DIR/stack.env).
 """
@@ -18,6 +18,9 @@ SHAPES = [
     ("access_token", re.compile(rb"access_token", re.I)),
     ("bearer credential", re.compile(rb"Bearer\s+[A-Za-z0-9._~+/-]{8,}")),
     ("Meta access token", re.compile(rb"EAAG[A-Za-z0-9]{16,}")),
+    # An API key, whole or in part: more than the 8 hex digits of its
+    # prefix (wak_1a2b3c4d), which only names it.
+    ("API key", re.compile(rb"wak_[0-9a-fA-F]{9,}")),
     ("test password", re.compile(rb"pw-[0-9a-f]{16}")),
 ]
 # The stack's own secrets, and the dev demo's.

@@ -26,6 +26,10 @@ RULES=(
 	"exactly-once|test_webhook_ingest"
 	"publisher-key|publish"
 	"per-user-cap|test_security_limits"
+	"key-scope|test_api_keys"
+	"key-revocation|test_api_keys"
+	"key-tenant|test_api_keys"
+	"key-own-cap|test_api_keys"
 )
 
 # Replaces the one occurrence of old with new in the copy's file.
@@ -78,6 +82,19 @@ mutation() {
 	per-user-cap)		# no cap on one user's requests waiting on Meta
 		replace fcgi/user_slots.c $'\tcap_per_user = (int)cap;' \
 		    $'\tcap_per_user = (int)cap + (1 << 20);' ;;
+	key-scope)		# an API key may call any route a key may
+		replace fcgi/route.c 'route_key_may(rt->flags, r->key_scopes)' \
+		    'route_key_may(rt->flags, ~0u)' ;;
+	key-revocation)		# a revoked key still works
+		replace schema/012_api_keys.sql \
+		    'WHERE a.key_hash = p_hash AND a.revoked_at IS NULL;' \
+		    'WHERE a.key_hash = p_hash;' ;;
+	key-tenant)		# X-Tenant-Id naming another tenant is ignored
+		replace fcgi/auth.c 'strcasecmp(tenant, r->tenant_id) != 0)' \
+		    'strcasecmp(tenant, r->tenant_id) != 0 && 0)' ;;
+	key-own-cap)		# every key shares one Graph cap (user id "")
+		replace fcgi/route.c '? r->key_id : r->user_id;' \
+		    '? r->user_id : r->user_id;' ;;
 	control) ;;
 	*) echo "mutate.sh: no mutation for $1" >&2; return 1 ;;
 	esac
@@ -151,8 +168,9 @@ for r in "${RULES[@]}"; do
 	fi
 	# Back to the real tree's files (a fresh mtime: make rebuilds).
 	for f in fcgi/webhook.c fcgi/auth.c fcgi/ws_auth.c fcgi/user_slots.c \
-	    nginx/nginx.conf.in schema/001_init.sql schema/002_webhook.sql \
-	    schema/009_ingest_fast.sql; do
+	    fcgi/route.c nginx/nginx.conf.in schema/001_init.sql \
+	    schema/002_webhook.sql schema/009_ingest_fast.sql \
+	    schema/012_api_keys.sql; do
 		cmp -s "$ROOT/$f" "$WORK/$f" || cp "$ROOT/$f" "$WORK/$f"
 	done
 done

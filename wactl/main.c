@@ -22,6 +22,10 @@ static const struct cmd cmds[] = {
 	{ "tenant", "list", cmd_tenant_list, "tenant list", 1 },
 	{ "user", "add", cmd_user_add, "user add --email E --password-stdin "
 	    "--tenant ID [--role owner|agent] [--if-missing]", 1 },
+	{ "apikey", "add", cmd_apikey_add, "apikey add --tenant ID --name N "
+	    "[--scope read|send|send,read]", 1 },
+	{ "apikey", "list", cmd_apikey_list, "apikey list --tenant ID", 1 },
+	{ "apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID|PREFIX", 1 },
 	{ "webhook", "replay", cmd_webhook_replay, "webhook replay "
 	    "[--id N] [--all]", 1 },
 	{ NULL, "token", cmd_token, "token --email E [--tenant ID] "

@@ -29,5 +29,8 @@ int	cmd_user_add(struct db *, int, char **);
 int	cmd_token(struct db *, int, char **);
 int	cmd_simulate_incoming(struct db *, int, char **);
 int	cmd_webhook_replay(struct db *, int, char **);
+int	cmd_apikey_add(struct db *, int, char **);
+int	cmd_apikey_list(struct db *, int, char **);
+int	cmd_apikey_revoke(struct db *, int, char **);
 
 #endif /* WA_WACTL_H */
