@@ -25,6 +25,8 @@ RULES=(
 	"ws-tenant|test_security_realtime or websocket"
 	"exactly-once|test_webhook_ingest"
 	"publisher-key|publish"
+	"ws-ticket-tenant|refused_before_upgrade"
+	"ws-revocation|test_security_realtime"
 	"per-user-cap|test_security_limits"
 	"key-scope|test_api_keys"
 	"key-revocation|test_api_keys"
@@ -48,10 +50,10 @@ EOF
 
 mutation() {
 	case "$1" in
-	webhook-signature)	# any signature, or none, is taken
+	webhook-signature)	# any well-formed signature is taken
 		replace fcgi/webhook.c \
-		    'if (!missing && webhook_sig_ok(conf.app_secret,' \
-		    'if (1 || webhook_sig_ok(conf.app_secret,' ;;
+		    'if (!webhook_sig_ok(conf.app_secret, buf_str(&r->body),' \
+		    'if (0 && !webhook_sig_ok(conf.app_secret, buf_str(&r->body),' ;;
 	tenant-membership)	# every user is a member of every tenant
 		replace fcgi/auth.c '"SELECT m.role FROM users u"' \
 		    '"SELECT coalesce(m.role, '"'owner'"') FROM users u"' ;;
@@ -79,6 +81,14 @@ mutation() {
 	publisher-key)		# nginx's publisher takes requests without the key
 		replace nginx/nginx.conf.in 'if ($wa_publisher_ok != 1) {' \
 		    'if ($wa_publisher_ok = "never") {' ;;
+	ws-ticket-tenant)	# a ticket opens a socket to any tenant
+		replace schema/011_ws_tickets.sql \
+		    'OR v.token_expires <= now() OR v.tenant_id <> p_tenant' \
+		    'OR v.token_expires <= now()' ;;
+	ws-revocation)		# a logout leaves the token's sockets open
+		replace schema/010_ws_sessions.sql \
+		    $'\t\tOR EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = s.jti)\n' \
+		    '' ;;
 	per-user-cap)		# no cap on one user's requests waiting on Meta
 		replace fcgi/user_slots.c $'\tcap_per_user = (int)cap;' \
 		    $'\tcap_per_user = (int)cap + (1 << 20);' ;;
@@ -170,6 +180,7 @@ for r in "${RULES[@]}"; do
 	for f in fcgi/webhook.c fcgi/auth.c fcgi/ws_auth.c fcgi/user_slots.c \
 	    fcgi/route.c nginx/nginx.conf.in schema/001_init.sql \
 	    schema/002_webhook.sql schema/009_ingest_fast.sql \
+	    schema/010_ws_sessions.sql schema/011_ws_tickets.sql \
 	    schema/012_api_keys.sql; do
 		cmp -s "$ROOT/$f" "$WORK/$f" || cp "$ROOT/$f" "$WORK/$f"
 	done
