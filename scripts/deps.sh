@@ -12,6 +12,8 @@ pkgs=(
 	postgresql postgresql-contrib nginx libnginx-mod-nchan
 	libcmocka-dev python3-pytest python3-requests python3-websocket
 	python3-psycopg2
+	# checks every e2e answer against the OpenAPI document (draft 2020-12)
+	python3-jsonschema
 	clang libclang-rt-14-dev wrk curl procps
 	chromium fonts-noto-color-emoji
 )

@@ -17,6 +17,9 @@ import psycopg2
 import psycopg2.extras
 import pytest
 import requests
+import websocket
+
+import openapi_check
 
 pytest_plugins = ["skip_policy"]
 
@@ -181,6 +184,44 @@ class Tenant:
                                        for v in values]}]}
 
 
+CONTRACT = openapi_check.Contract(openapi_check.load())
+
+
+def pytest_terminal_summary(terminalreporter):
+    openapi_check.summary(terminalreporter)
+
+
+def _check_against_document(stack):
+    """Every answer from the public port, through `requests` (so every
+    helper and test), and every WebSocket text frame from it, must be what
+    nginx/www/openapi.json describes (tests/e2e/openapi_check.py)."""
+    send, recv_data = requests.Session.send, websocket.WebSocket.recv_data
+    port = int(stack.env["WA_HTTP_PORT"])
+
+    def checked_send(self, request, **kw):
+        r = send(self, request, **kw)
+        if request.url.startswith(stack.base + "/"):
+            CONTRACT.check_response(request.method, request.url,
+                                    r.status_code,
+                                    r.headers.get("Content-Type"), r.content)
+        return r
+
+    def checked_recv_data(self, *a, **kw):
+        opcode, data = recv_data(self, *a, **kw)
+        try:
+            ours = self.sock is not None and self.sock.getpeername()[1] == port
+        except OSError:
+            ours = False
+        if opcode == websocket.ABNF.OPCODE_TEXT and ours:
+            CONTRACT.check_frame(data)
+        return opcode, data
+
+    requests.Session.send = checked_send
+    websocket.WebSocket.recv_data = checked_recv_data
+    return lambda: (setattr(requests.Session, "send", send),
+                    setattr(websocket.WebSocket, "recv_data", recv_data))
+
+
 @pytest.fixture(scope="session")
 def stack():
     s = Stack(_load_env())
@@ -194,7 +235,9 @@ def stack():
         if time.time() > deadline:
             pytest.exit("stack is not healthy", 2)
         time.sleep(0.2)
-    return s
+    restore = _check_against_document(s)
+    yield s
+    restore()
 
 
 @pytest.fixture(scope="session", params=PUSH_MODULES)
@@ -267,6 +310,8 @@ def raw_request(stack, method, path, body=b"", headers=None, source_ip="127.0.0.
         resp = conn.getresponse()
         # After a 101 the connection belongs to the WebSocket: no body.
         body = b"" if resp.status in (101, 204) else resp.read()
+        CONTRACT.check_response(method, path, resp.status,
+                                resp.getheader("Content-Type"), body)
         return RawResponse(resp.status, resp.getheaders(), body)
     finally:
         conn.close()

@@ -191,7 +191,7 @@ def test_the_publisher_key_is_what_admits_wa_pushd(stack, tenant):
     key is taken, so the 403s were the key check's."""
     ws = connect(stack, tenant)
     try:
-        body = b'{"id":0,"event":"probe","data":{"keyed":1}}'
+        body = b'{"id":1,"event":"probe","data":{"keyed":1}}'
         r = _publish(stack, "POST", tenant.id,
                      key=stack.env["WA_PUBLISH_SECRET"], body=body)
         assert 200 <= r.status_code < 300, r.text
