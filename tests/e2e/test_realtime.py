@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 
+import pytest
 import requests
 import websocket
 
