@@ -2,6 +2,8 @@
 #ifndef WA_ROUTE_H
 #define WA_ROUTE_H
 
+#include <stddef.h>
+
 struct req;
 
 /* Preconditions a route states once; route_dispatch() enforces them. */
@@ -23,5 +25,8 @@ struct route {
 /* Matches path against pattern, filling r's params on success. */
 int	route_match(const char *pattern, const char *path, struct req *r);
 void	route_dispatch(struct req *);
+/* The table's rows, in order (the metrics' route labels). */
+size_t	route_count(void);
+const struct route *route_at(size_t);
 
 #endif /* WA_ROUTE_H */
