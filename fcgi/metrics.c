@@ -113,7 +113,7 @@ map_file(const char *path, size_t size)
 	void			*p;
 	int			 fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) == -1 ||
 	    flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1)
 		goto fail;
 	memset(&head, 0, sizeof(head));
