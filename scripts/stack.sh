@@ -482,6 +482,7 @@ banner() {
 
   WhatsApp backend running at  http://127.0.0.1:$WA_HTTP_PORT/
   Webhook (give this to Meta): http://127.0.0.1:$WA_HTTP_PORT/webhook
+  Metrics (loopback only):     http://127.0.0.1:$WA_METRICS_PORT/metrics
   Graph API:                   $WA_GRAPH_URL $( [ "$WA_SIMULATOR" = on ] && echo "(simulator)")
 BANNER
 	[ "$WA_ENV" = dev ] && cat <<BANNER
