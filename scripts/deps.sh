@@ -13,6 +13,8 @@ pkgs=(
 	libcmocka-dev python3-pytest python3-requests python3-websocket
 	python3-psycopg2
 	clang libclang-rt-14-dev wrk curl procps
+	# tests/e2e/test_install.py: systemd-analyze verify, a TLS site's cert
+	systemd openssl
 	chromium fonts-noto-color-emoji
 )
 
