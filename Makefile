@@ -45,7 +45,7 @@ PROGS	:= $(BINDIR)/wa-fcgi $(BINDIR)/wa-pushd $(BINDIR)/wactl \
 UNITS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
 
 .PHONY: all build units deps run start stop status test unit e2e bench clean \
-	pushstream
+	pushstream install
 
 # nginx's push-stream module, built for the installed nginx's version
 # (scripts/build-pushstream.sh); scripts/stack.sh loads it from there.
@@ -187,6 +187,19 @@ bench: deps
 	@$(MAKE) --no-print-directory FLAVOR=release build bin/wa-bench \
 	    $(PUSH_BUILD)
 	@bench/run.sh
+
+# Installs on a server (README: Install on a server): programs, schema,
+# nginx snippets, /etc/wa-backend/wa.env, systemd units, logrotate.
+# PREFIX (/usr/local), DESTDIR (a staging root), SYSCONFDIR (/etc),
+# PUSH_MODULE (pushstream, built here; or Debian's nchan).
+PREFIX		?= /usr/local
+SYSCONFDIR	?= /etc
+PUSH_MODULE	?= $(or $(WA_PUSH_MODULE),pushstream)
+
+install: $(PROGS) $(if $(filter nchan,$(PUSH_MODULE)),,$(PUSHSTREAM_SO))
+	@DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" \
+	    PUSH_MODULE="$(PUSH_MODULE)" PUSHSTREAM_SO="$(PUSHSTREAM_SO)" \
+	    install/install.sh $(BINDIR)
 
 clean:
 	rm -rf bin build

@@ -7,6 +7,9 @@
 
 struct req;
 
+/* metrics_scrape.c */
+int	metrics_get(struct req *);
+
 /* health.c */
 int	health_get(struct req *);
 

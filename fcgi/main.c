@@ -1,14 +1,16 @@
-/* fcgi/main.c: wa-fcgi, the FastCGI responder. spawn-fcgi hands us the
- * listening socket as fd 0; a few threads accept on it, each with its own
- * database connection and CURL handle, so one process serves several
- * requests at once (a Meta call can take hundreds of milliseconds). */
+/* fcgi/main.c: wa-fcgi, the FastCGI responder. spawn-fcgi (or systemd's
+ * socket) hands us the listening socket as fd 0; a few threads accept on
+ * it, each with its own database connection and CURL handle, so one process
+ * serves several requests at once (a Meta call can take hundreds of
+ * milliseconds). Other processes of the pool share that socket. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -18,14 +20,30 @@
 
 #include "conf.h"
 #include "db.h"
+#include "graph.h"
 #include "log.h"
+#include "metrics.h"
 #include "req.h"
 #include "test_hooks.h"
 #include "user_slots.h"
 #include "util.h"
 #include "worker.h"
 
+/* Wakes the thread blocked in accept() when we stop. Not shutdown() on
+ * the socket: that would stop every other process sharing it too. */
+#define STOP_SIGNAL	SIGUSR2
+
 static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int	stopping;
+static atomic_int	running;
+/* The worker inside FCGX_Accept_r(), or -1. */
+static atomic_int	accepting = -1;
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;	/* its only job: accept() returns EINTR */
+}
 
 static void *
 worker_main(void *arg)
@@ -34,14 +52,21 @@ worker_main(void *arg)
 	FCGX_Request	 fr;
 	int		 rc;
 
-	FCGX_InitRequest(&fr, 0, 0);
+	FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
 	for (;;) {
 		/* One thread in accept() at a time: no thundering herd. */
 		pthread_mutex_lock(&accept_lock);
-		rc = FCGX_Accept_r(&fr);
+		rc = -1;
+		if (!atomic_load(&stopping)) {
+			atomic_store(&accepting, w->id);
+			rc = FCGX_Accept_r(&fr);
+			atomic_store(&accepting, -1);
+		}
 		pthread_mutex_unlock(&accept_lock);
+		if (rc == -EINTR && !atomic_load(&stopping))
+			continue;
 		if (rc < 0)
-			break;		/* listener shut down: we are stopping */
+			break;		/* we are stopping */
 		test_hooks_begin(fr.envp);
 		req_serve(w, &fr);
 		req_end(&fr);
@@ -52,6 +77,7 @@ worker_main(void *arg)
 		w->user_slot = -1;
 	}
 	FCGX_Free(&fr, 1);
+	atomic_fetch_sub(&running, 1);
 	return NULL;
 }
 
@@ -69,6 +95,7 @@ workers_start(long n, pthread_t *tids)
 		ws[i].db = db_open(conf.database_url, app);
 		if ((ws[i].curl = curl_easy_init()) == NULL)
 			fatal("curl_easy_init failed");
+		atomic_fetch_add(&running, 1);
 		if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0)
 			fatal("pthread_create: %s", strerror(errno));
 	}
@@ -78,10 +105,19 @@ workers_start(long n, pthread_t *tids)
 static void
 workers_stop(struct worker *ws, pthread_t *tids, long n)
 {
-	long	i;
+	struct timespec	pause = { 0, 20 * 1000000L };
+	long		i;
+	int		id;
 
-	/* Wakes every accept() with an error; requests in flight finish. */
-	shutdown(FCGI_LISTENSOCK_FILENO, SHUT_RDWR);
+	/* Requests in flight finish; a thread waiting for the accept lock
+	 * sees `stopping` once it has it. The signal may land just before
+	 * the accepting thread enters accept(): so again until all are out. */
+	atomic_store(&stopping, 1);
+	while (atomic_load(&running) > 0) {
+		if ((id = atomic_load(&accepting)) >= 0 && id < n)
+			pthread_kill(tids[id], STOP_SIGNAL);
+		nanosleep(&pause, NULL);
+	}
 	for (i = 0; i < n; i++)
 		pthread_join(tids[i], NULL);
 	for (i = 0; i < n; i++) {
@@ -120,6 +156,7 @@ main(void)
 {
 	struct worker	*ws;
 	pthread_t	*tids;
+	struct sigaction sa;
 	sigset_t	 set;
 	long		 cap;
 
@@ -133,6 +170,15 @@ main(void)
 	if (FCGX_Init() != 0)
 		fatal("FCGX_Init failed");
 	signal(SIGPIPE, SIG_IGN);	/* a client gone mid-reply is not fatal */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;	/* no SA_RESTART: accept() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(STOP_SIGNAL, &sa, NULL);
+	if (metrics_init(conf.metrics_file, conf.pool) != 0)
+		log_warn("metrics: not counted (WA_METRICS_FILE=%s)",
+		    conf.metrics_file);
+	graph_set_observer(metrics_graph_call);
+	db_set_error_observer(metrics_db_error);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

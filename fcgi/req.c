@@ -16,6 +16,7 @@
 #include "graph.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 #include "wa_msg.h"
 #include "worker.h"
@@ -369,6 +370,8 @@ req_init(struct req *r, struct worker *w, void *fcgx)
 	r->fcgi = fcgx;
 	r->w = w;
 	r->start_ms = now_ms();
+	r->start_us = metrics_clock_us();
+	r->route_index = -1;
 	r->method_str = req_env(r, "REQUEST_METHOD");
 	r->method = parse_method(r->method_str);
 	r->request_id = req_env(r, "REQUEST_ID");
@@ -388,6 +391,7 @@ req_finish(struct req *r)
 	    r->method_str != NULL ? r->method_str : "-", r->path,
 	    r->route != NULL ? r->route : "-", r->status,
 	    (long long)(now_ms() - r->start_ms));
+	metrics_request(r);
 	json_object_put(r->json);
 	buf_free(&r->body);
 	buf_free(&r->headers);

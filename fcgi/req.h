@@ -30,6 +30,7 @@ struct req {
 	const char		*query;		/* raw query string */
 	const char		*request_id;
 	const char		*route;		/* matched pattern, for the log */
+	int			 route_index;	/* its row (route_at()), or -1 */
 
 	char			 pathbuf[REQ_PATH_MAX];	/* params point here */
 	const char		*param_name[REQ_MAX_PARAMS];
@@ -55,6 +56,7 @@ struct req {
 	int			 status;
 	int			 replied;
 	int64_t			 start_ms;
+	uint64_t		 start_us;	/* metrics_clock_us() */
 
 	/* Work to do once the reply has reached nginx (req_after_reply). */
 	void			(*after)(struct worker *, void *);

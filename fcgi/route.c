@@ -75,7 +75,21 @@ static const struct route routes[] = {
 	{ REQ_DELETE, "/api/v1/media/:id", api_media_delete,
 	    AUTH_TENANT | GRAPH_BOUND | SCOPE_SEND },
 	{ REQ_GET,  "/_internal/ws-auth",       ws_auth_check,   AUTH_NONE },
+	/* Only nginx's loopback metrics server passes it (nginx.conf.in). */
+	{ REQ_GET,  "/_internal/metrics",       metrics_get,     AUTH_NONE },
 };
+
+size_t
+route_count(void)
+{
+	return nitems(routes);
+}
+
+const struct route *
+route_at(size_t i)
+{
+	return i < nitems(routes) ? &routes[i] : NULL;
+}
 
 int
 route_match(const char *pattern, const char *path, struct req *r)
@@ -203,6 +217,7 @@ run(const struct route *rt, struct req *r)
 	int	st;
 
 	r->route = rt->pattern;
+	r->route_index = (int)(rt - routes);
 	if ((rt->flags & AUTH_USER) && (st = auth_request(r,
 	    (rt->flags & AUTH_TENANT) == AUTH_TENANT)) != 0)
 		return st;

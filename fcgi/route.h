@@ -39,5 +39,8 @@ const struct route *route_table(size_t *n);
  * with these flags. */
 int	route_key_may(unsigned flags, unsigned key_scopes);
 void	route_dispatch(struct req *);
+/* The table's rows, in order (the metrics' route labels). */
+size_t	route_count(void);
+const struct route *route_at(size_t);
 
 #endif /* WA_ROUTE_H */

@@ -17,6 +17,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "poll_send.h"
 #include "req.h"
 #include "sig.h"
@@ -29,7 +30,8 @@
  * what one notification from Meta weighs). */
 #define WEBHOOK_ESCAPED_MAX	(256u << 10)
 
-/* The summary wa_webhook_ingest() returns, in the column order below. */
+/* The summary wa_webhook_ingest() returns, in the column order below
+ * (enum metrics_webhook follows it). */
 static const char *const counts[] = {
 	"messages", "statuses", "reactions", "edits", "duplicates", "events",
 	"logged", "unplaced",
@@ -275,6 +277,7 @@ reply_counts(struct req *r, struct db_res *res)
 			v[i] = 0;
 		json_add_int(out, counts[i], v[i]);
 	}
+	metrics_webhook(v, nitems(v));
 	/* Something went to webhook_log: say so where operators look. */
 	if (v[COUNT_UNPLACED] > 0 || log_enabled(LOG_DEBUG)) {
 		for (i = 0; i < nitems(counts); i++)

@@ -15,6 +15,8 @@ pkgs=(
 	# checks every e2e answer against the OpenAPI document (draft 2020-12)
 	python3-jsonschema
 	clang libclang-rt-14-dev wrk curl procps
+	# tests/e2e/test_install.py: systemd-analyze verify, a TLS site's cert
+	systemd openssl
 	chromium fonts-noto-color-emoji
 )
 

@@ -70,6 +70,8 @@ load_config() {
 	export WA_ENV=${WA_ENV:-production}
 	export WA_HTTP_PORT=${WA_HTTP_PORT:-8080}
 	export WA_PUBLISH_PORT=${WA_PUBLISH_PORT:-8081}
+	# Prometheus's /metrics, on loopback only (nginx.conf.in).
+	export WA_METRICS_PORT=${WA_METRICS_PORT:-8082}
 	export WA_PG_PORT=${WA_PG_PORT:-5433}
 	export WA_SIM_PORT=${WA_SIM_PORT:-8090}
 	# Without a database of the admin's own, run the private cluster.
@@ -102,6 +104,8 @@ load_config() {
 	# TLS proxies whose X-Forwarded-For nginx believes (addresses or
 	# CIDRs, space or comma separated); none by default.
 	export WA_TRUSTED_PROXIES=${WA_TRUSTED_PROXIES:-}
+	# Every responder's counters, summed by a scrape (fcgi/metrics.c).
+	export WA_METRICS_FILE=${WA_METRICS_FILE:-$RUN/run/metrics}
 	export WA_BIN_DIR=${WA_BIN_DIR:-$ROOT/bin}
 	export WA_SCHEMA_DIR=${WA_SCHEMA_DIR:-$ROOT/schema}
 	if [ "$WA_ENV" = dev ]; then
@@ -312,6 +316,10 @@ fcgi_pool_start() {	# fcgi_pool_start NAME PROCS THREADS
 }
 
 fcgi_start() {
+	# The responders cannot create files in run/ when we are root.
+	touch "$WA_METRICS_FILE"
+	chmod 600 "$WA_METRICS_FILE"
+	[ $IS_ROOT -eq 1 ] && chown "$APP_OSUSER" "$WA_METRICS_FILE"
 	fcgi_pool_start webhook "$WA_WEBHOOK_PROCS" "$WA_WEBHOOK_THREADS"
 	fcgi_pool_start api "$WA_API_PROCS" "$WA_API_THREADS"
 }
@@ -391,6 +399,7 @@ nginx_conf() {
 	sed -e "s|@RUN@|$RUN|g" -e "s|@USER@|$user|g" \
 	    -e "s|@HTTP_PORT@|$WA_HTTP_PORT|g" \
 	    -e "s|@PUBLISH_PORT@|$WA_PUBLISH_PORT|g" \
+	    -e "s|@METRICS_PORT@|$WA_METRICS_PORT|g" \
 	    -e "s|@PUSH@|$push|g" -e "s|@NGINX_DIR@|$RUN/nginx|g" \
 	    -e "s|@NOFILE@|$nofile|g" \
 	    -e "s|@CONNECTIONS@|$((nofile < 65536 ? nofile : 65536))|g" \
@@ -488,6 +497,7 @@ banner() {
 
   WhatsApp backend running at  http://127.0.0.1:$WA_HTTP_PORT/
   Webhook (give this to Meta): http://127.0.0.1:$WA_HTTP_PORT/webhook
+  Metrics (loopback only):     http://127.0.0.1:$WA_METRICS_PORT/metrics
   Graph API:                   $WA_GRAPH_URL $( [ "$WA_SIMULATOR" = on ] && echo "(simulator)")
 BANNER
 	[ "$WA_ENV" = dev ] && cat <<BANNER

@@ -51,6 +51,7 @@ run_all() {
 	export WA_BIN_DIR="$ROOT/$OUT/bin"
 	export WA_HTTP_PORT=${WA_TEST_HTTP_PORT:-$(free_port)}
 	export WA_PUBLISH_PORT=$(free_port)
+	export WA_METRICS_PORT=$(free_port)
 	export WA_PG_PORT=$(free_port)
 	export WA_SIM_PORT=$(free_port)
 	export WA_SIMULATOR=on

@@ -46,6 +46,9 @@ static const struct setting {
 	{ "WA_LOG_FILE", T_STR, &conf.log_file, "", NULL, 0, 0,
 	    CONF_FCGI | CONF_PUSHD },
 	{ "WA_POOL", T_STR, &conf.pool, "api", NULL, 0, 0, CONF_FCGI },
+	/* Every responder's counters, in one file (fcgi/metrics.c). */
+	{ "WA_METRICS_FILE", T_STR, &conf.metrics_file, "", NULL, 0, 0,
+	    CONF_FCGI },
 	{ "WA_PUBLIC_ORIGIN", T_STR, &conf.public_origin, "", NULL, 0, 0,
 	    CONF_FCGI },
 	{ "WA_FCGI_THREADS", T_INT, &conf.fcgi_threads, "4", NULL, 1, 256,

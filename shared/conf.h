@@ -22,6 +22,7 @@ struct conf {
 	const char	*log_level;
 	const char	*log_file;
 	const char	*pool;		/* "webhook" or "api" */
+	const char	*metrics_file;	/* shared counters; "": this process's */
 	const char	*public_origin;	/* optional CSRF origin override */
 	long		 fcgi_threads;
 	long		 user_graph_concurrency; /* 0: threads / 4 */

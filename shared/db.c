@@ -22,6 +22,14 @@ struct db {
 	char			 errmsg[256];
 };
 
+static void	(*error_observer)(int);
+
+void
+db_set_error_observer(void (*fn)(int))
+{
+	error_observer = fn;
+}
+
 static void
 set_error(struct db *db, PGresult *res)
 {
@@ -48,6 +56,8 @@ set_error(struct db *db, PGresult *res)
 		db->err = DB_EUNAVAIL;
 	else
 		db->err = DB_EOTHER;
+	if (error_observer != NULL)
+		error_observer(db->err);
 }
 
 /* Server notices (e.g. "relation already exists, skipping") are debug. */

@@ -45,6 +45,9 @@ long long	 db_affected(const struct db_res *);
 void		 db_res_free(struct db_res *);
 
 enum db_err	 db_error(const struct db *);
+/* fn learns every error (an enum db_err), on the thread that met it; set
+ * once, before any thread queries (fcgi/main.c counts them). */
+void		 db_set_error_observer(void (*fn)(int));
 const char	*db_errmsg(const struct db *);
 
 /* LISTEN/NOTIFY, for long-lived processes. */

@@ -14,6 +14,8 @@
 
 #define GRAPH_RETRY_DELAY_MS	250
 
+static void	(*observer)(int, uint64_t);
+
 /* This thread's timeout when a test hook set one for its request; else 0. */
 static _Thread_local long timeout_override_ms;
 
@@ -28,6 +30,41 @@ graph_timeout_ms(void)
 {
 	return timeout_override_ms > 0 ? timeout_override_ms :
 	    conf.graph_timeout_ms;
+}
+
+void
+graph_set_observer(void (*fn)(int, uint64_t))
+{
+	observer = fn;
+}
+
+static uint64_t
+clock_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+observe(int rc, const struct graph_err *e, uint64_t start_us)
+{
+	int	outcome;
+
+	if (observer == NULL)
+		return;
+	if (rc == 0)
+		outcome = GRAPH_OK;
+	else if (e->timeout)
+		outcome = GRAPH_TIMEOUT;
+	else if (e->unreachable)
+		outcome = GRAPH_UNREACHABLE;
+	else if (e->http_status >= 400 && e->http_status < 500)
+		outcome = GRAPH_CLIENT_ERROR;
+	else
+		outcome = GRAPH_SERVER_ERROR;
+	observer(outcome, clock_us() - start_us);
 }
 
 void
@@ -108,6 +145,7 @@ call_once(void *curl, const char *token, const char *method, const char *url,
 	    body != NULL ? strlen(body) : 0, graph_timeout_ms(),
 	    conf.graph_connect_timeout_ms };
 	struct http_resp resp;
+	uint64_t	 start_us = clock_us();
 	int		 rc = -1;
 
 	memset(err, 0, sizeof(*err));
@@ -137,6 +175,7 @@ call_once(void *curl, const char *token, const char *method, const char *url,
 		    "Graph API answered HTTP %ld", resp.status);
 out:
 	http_resp_free(&resp);
+	observe(rc, err, start_us);
 	return rc;
 }
 

@@ -4,6 +4,7 @@
 #define WA_GRAPH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -36,6 +37,16 @@ struct graph_status {
  * fcgi/test_hooks.c sets one, for one request. */
 void	graph_set_timeout(long ms);
 long	graph_timeout_ms(void);
+
+/* How a Graph API call (each attempt) ended, for the metrics. */
+enum graph_outcome {
+	GRAPH_OK, GRAPH_CLIENT_ERROR, GRAPH_SERVER_ERROR, GRAPH_TIMEOUT,
+	GRAPH_UNREACHABLE, GRAPH_OUTCOMES
+};
+
+/* fn learns every call's outcome and duration; set once, before any
+ * thread calls (fcgi/main.c counts them). */
+void	graph_set_observer(void (*fn)(int outcome, uint64_t us));
 
 /* "<WA_GRAPH_URL>/<WA_GRAPH_VERSION>/<path>" */
 void	graph_url(char *out, size_t n, const char *path);
