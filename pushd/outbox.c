@@ -63,7 +63,9 @@ static const struct db_stmt assign = { "outbox_assign",
 	" SELECT tenant_id, seq, to_json(name)::text,"
 	"   wa_event_frame(seq, name, data), xact::text,"
 	"   pg_snapshot_xmin(pg_current_snapshot())::text"
-	" FROM numbered_events ORDER BY xact, id" };
+	/* Qualified: a bare "xact" here is the text output column above,
+	 * and "100" sorts before "99". */
+	" FROM numbered_events ne ORDER BY ne.xact, ne.id" };
 
 /* Wake-ups (wa_wake_relay() in schema/008_relay_wakeup.sql): while we hold
  * "awake" (4242005), transactions that emit events do not NOTIFY, so they
