@@ -154,12 +154,21 @@ outbox_take_lock(struct outbox *ob)
 	got = db_val(res, 0, 0);
 	if (got != NULL && strcmp(got, "t") == 0) {
 		/* LISTEN only once we relay: a standby would pile up
-		 * notifications it never reads. */
-		if (db_exec_sql(ob->db, "LISTEN wa_events") == 0) {
+		 * notifications it never reads. Custom plans: a generic
+		 * plan made while the outbox was empty (a fresh install,
+		 * a quiet night) joined every batch against the whole
+		 * events table row by row once it had grown, and a plan
+		 * is only remade when the table is next analyzed: 250
+		 * events/s instead of thousands for a minute or more.
+		 * Planning costs ~0.25 ms a batch. */
+		if (db_exec_sql(ob->db,
+		    "SET plan_cache_mode = force_custom_plan") == 0 &&
+		    db_exec_sql(ob->db, "LISTEN wa_events") == 0) {
 			ob->pid = db_backend_pid(ob->db);
 			rc = outbox_wake(ob) == 0 ? 1 : -1;
 		} else
-			log_err("outbox: LISTEN: %s", db_errmsg(ob->db));
+			log_err("outbox: SET or LISTEN: %s",
+			    db_errmsg(ob->db));
 	} else if (got != NULL)
 		rc = 0;
 	db_res_free(res);
