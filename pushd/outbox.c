@@ -373,6 +373,11 @@ outbox_prefetch(struct outbox *ob)
 {
 	const char	*v[1];
 
+	/* A cursor update in flight is short (and likely done): numbering
+	 * the next batch while this one is published is what keeps the
+	 * relay going at the database's pace. */
+	if (ob->inflight == MARKS && collect(ob) != 0)
+		return -1;
 	if (ob->inflight != IDLE || ob->next != NULL)
 		return 0;
 	v[0] = low_param(ob);
