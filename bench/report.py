@@ -85,9 +85,11 @@ def markdown(path):
     """A results file's table as Markdown, for the README."""
     res = json.load(open(path))
     m = res["machine"]
-    print("Run %s on %s x %s, %s MB, Linux %s; %s; %s." % (
-        res["stamp"], m.get("nproc"), m.get("cpu"), m.get("mem_mb"),
-        m.get("kernel"), m.get("nginx"), m.get("postgres")))
+    print("Run %s on %s x %s, %s MB, Linux %s; %s; %s; load average"
+          " at start %s." % (
+              res["stamp"], m.get("nproc"), m.get("cpu"), m.get("mem_mb"),
+              m.get("kernel"), m.get("nginx"), m.get("postgres"),
+              " ".join("%.1f" % x for x in m.get("load_avg_at_start", []))))
     print()
     print("| scenario | figure | value | ceiling | ratio | target |")
     print("|---|---|---:|---:|---:|---|")
