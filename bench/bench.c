@@ -732,6 +732,9 @@ struct sub {
 static struct sub	*subs;
 static uint8_t		*seen;		/* subs x idx_cap: frames seen */
 static struct vec	 ws_lat;	/* us, first copy of each frame */
+/* The same for webhooks sent in the first and second half of the run: a
+ * relay falling behind shows as a later half slower than the first. */
+static struct vec	 ws_lat_half[2];
 static long		 ws_frames, ws_dups, ws_unknown;
 static int64_t		 ws_last_frame;
 
@@ -823,6 +826,8 @@ ws_frame(int si, const char *p, size_t n, int64_t t)
 		return;
 	}
 	vec_push(&ws_lat, (uint32_t)((t - sent_at[idx]) / 1000));
+	vec_push(&ws_lat_half[idx >= o.max_req / 2],
+	    (uint32_t)((t - sent_at[idx]) / 1000));
 }
 
 /* Parses whole frames from s->buf; returns -1 when the server closed. */
@@ -972,16 +977,21 @@ cmd_ws(void)
 				lost++;
 	}
 	qsort(ws_lat.v, ws_lat.n, sizeof(*ws_lat.v), cmp_u32);
+	for (i = 0; i < 2; i++)
+		qsort(ws_lat_half[i].v, ws_lat_half[i].n, sizeof(uint32_t),
+		    cmp_u32);
 	printf("{\"subscribers\":%d,\"rate\":%.0f,\"post\":{", o.subs, o.rate);
 	print_result(&r, stdout);
 	printf("},\"frames\":%ld,\"frames_expected\":%ld,\"matched\":%zu,"
 	    "\"lost\":%ld,\"duplicated\":%ld,\"unknown\":%ld,"
 	    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+	    "\"p99_first_half_ms\":%.3f,\"p99_second_half_ms\":%.3f,"
 	    "\"client_cpu_s\":%.3f}\n", ws_frames, r.ok * (long)o.subs,
 	    ws_lat.n, lost, ws_dups, ws_unknown, pct(&ws_lat, 50) / 1000.0,
 	    pct(&ws_lat, 99) / 1000.0,
 	    ws_lat.n ? ws_lat.v[ws_lat.n - 1] / 1000.0 : 0,
-	    cpu_seconds() - cpu0);
+	    pct(&ws_lat_half[0], 99) / 1000.0,
+	    pct(&ws_lat_half[1], 99) / 1000.0, cpu_seconds() - cpu0);
 	for (i = 0; i < o.subs; i++)
 		close(subs[i].fd);
 	write_acked(&r);

@@ -31,6 +31,9 @@
 #define BACKOFF_MIN_MS	50
 #define BACKOFF_MAX_MS	2000
 #define STATS_MS	10000
+/* Frames per pipeline, in bytes: the marks of a pipeline wait for its
+ * last answer. */
+#define WINDOW_BYTES	(256 * 1024)
 
 static volatile sig_atomic_t	stopping, reopen;
 
@@ -45,6 +48,7 @@ struct pushd {
 	int		 settled;	/* the next scan may let us sleep */
 	long long	 published, logged, recovered;
 	int64_t		 next_stats;
+	struct relay_msg msgs[RELAY_PIPELINE];
 };
 
 static void
@@ -204,6 +208,28 @@ out:
 	return ret;
 }
 
+/* The frames from row i on that go in one pipeline: at most
+ * RELAY_PIPELINE, and WINDOW_BYTES of frames unless the first is larger;
+ * none when row i's frame is over the limit (publish() sends a stub). */
+static int
+window(const struct db_res *res, int i, int n, struct relay_msg *m)
+{
+	size_t	bytes = 0;
+	int	k;
+
+	for (k = 0; k < RELAY_PIPELINE && i + k < n; k++) {
+		m[k].frame = db_val(res, i + k, OUTBOX_FRAME);
+		m[k].len = strlen(m[k].frame);
+		if (m[k].len > RELAY_FRAME_MAX ||
+		    (k > 0 && bytes + m[k].len > WINDOW_BYTES))
+			break;
+		bytes += m[k].len;
+		m[k].channel = db_val(res, i + k, OUTBOX_TENANT);
+		m[k].seq = db_val(res, i + k, OUTBOX_SEQ);
+	}
+	return k;
+}
+
 /* One batch: 1 when there was work (look again at once), 0 when nothing
  * was pending, -1 when the connection was lost, -2 on another database
  * error (back off). */
@@ -211,7 +237,7 @@ static int
 cycle(struct pushd *p)
 {
 	struct db_res	*res;
-	int		 i, n, rc = 1;
+	int		 i, j, k = 0, n, rc = 1;
 
 	outbox_drain(p->ob);
 	res = p->recovering ? outbox_unpublished(p->ob) :
@@ -230,23 +256,33 @@ cycle(struct pushd *p)
 		p->recovered = 0;
 	} else if (n == 0)
 		rc = 0;
-	for (i = 0; i < n && rc == 1 && !stopping; i++) {
-		switch (publish(p, db_val(res, i, OUTBOX_TENANT),
-		    db_val(res, i, OUTBOX_SEQ), db_val(res, i, OUTBOX_EVENT),
-		    db_val(res, i, OUTBOX_FRAME))) {
-		case 0:
-			outbox_mark(p->ob, db_val(res, i, OUTBOX_TENANT),
-			    db_val(res, i, OUTBOX_SEQ));
-			p->published++;
-			p->recovered += p->recovering;
-			if (outbox_flush(p->ob, 0) != 0)
+	for (i = 0; i < n && rc == 1 && !stopping; i += k) {
+		/* Pipelined while nginx takes them; the first frame it does
+		 * not take goes alone, patiently. */
+		if ((k = window(res, i, n, p->msgs)) > 0)
+			k = relay_publish_many(p->rl, p->msgs, k);
+		if (k == 0) {
+			switch (publish(p, db_val(res, i, OUTBOX_TENANT),
+			    db_val(res, i, OUTBOX_SEQ),
+			    db_val(res, i, OUTBOX_EVENT),
+			    db_val(res, i, OUTBOX_FRAME))) {
+			case 0:
+				k = 1;
+				break;
+			case -1:
+				continue;	/* stopping */
+			default:
 				rc = -1;
-			break;
-		case -1:
-			break;		/* stopping */
-		default:
-			rc = -1;
+				continue;
+			}
 		}
+		for (j = i; j < i + k; j++)
+			outbox_mark(p->ob, db_val(res, j, OUTBOX_TENANT),
+			    db_val(res, j, OUTBOX_SEQ));
+		p->published += k;
+		p->recovered += p->recovering ? k : 0;
+		if (outbox_flush(p->ob, 0) != 0)
+			rc = -1;
 	}
 	db_res_free(res);
 	return rc;

@@ -1,14 +1,20 @@
-/* pushd/relay.c: POSTs each frame to nginx's publisher location over one
+/* pushd/relay.c: POSTs frames to nginx's publisher location over one
  * kept-alive HTTP/1.1 connection. The publisher is nginx on this machine,
  * over plain HTTP, and every request is the same shape, so this is a small
- * client of its own rather than libcurl: one sendmsg() and a read or two
- * per frame, against libcurl's dozen system calls and its bookkeeping,
- * which made wa-pushd the slow end of the relay.
+ * client of its own rather than libcurl, whose dozen system calls and
+ * bookkeeping per request made wa-pushd the slow end of the relay.
+ *
+ * Neither push-stream nor nchan takes more than one message per request
+ * (push-stream's publisher reads one body; several channel ids get the
+ * same message), so a batch is pipelined instead: up to RELAY_PIPELINE
+ * requests in one sendmsg(), then their answers, which nginx sends in
+ * order. A round trip per frame, and the wait while nginx writes each
+ * frame to its subscribers, are paid once per batch.
  *
  * nginx closes a kept-alive connection after keepalive_requests or
- * keepalive_timeout: a request that finds the connection closed before
- * any answer is sent again once on a new one. Anything else that fails is
- * RELAY_RETRY, which the caller retries with backoff. */
+ * keepalive_timeout: requests that find the connection closed before any
+ * answer are sent again once on a new one. Anything else that fails is
+ * left to the caller, which retries with backoff. */
 #include "relay.h"
 
 #include <errno.h>
@@ -32,7 +38,7 @@
 #define RELAY_TIMEOUT_MS	5000	/* per read or write */
 #define RELAY_CONNECT_MS	1000
 #define RELAY_HEAD_MAX		2048	/* our request line and headers */
-#define RELAY_RESP_MAX		16384	/* nginx's answer, headers and body */
+#define RELAY_RESP_MAX		16384	/* nginx's answers, headers and body */
 
 struct relay {
 	char	*host;		/* as in the URL, for Host: */
@@ -41,9 +47,10 @@ struct relay {
 	char	 sep;		/* '?' or '&' before id= */
 	char	*key;		/* X-WA-Publish-Key: the publisher's secret */
 	int	 fd;		/* -1: not connected */
-	char	 head[RELAY_HEAD_MAX];
+	char	 heads[RELAY_PIPELINE * RELAY_HEAD_MAX];
+	struct iovec iov[2 * RELAY_PIPELINE];
 	char	 resp[RELAY_RESP_MAX];
-	size_t	 rlen;		/* bytes in resp */
+	size_t	 rlen;		/* bytes in resp: answers not yet taken */
 	char	 err[256];
 };
 
@@ -229,44 +236,46 @@ read_more(struct relay *rl)
 	return r;
 }
 
-/* Reads one whole answer: its status, or -1. *keep is 0 when nginx will
- * close the connection after it. */
+/* Reads the next whole answer: its status, or -1. *keep is 0 when nginx
+ * will close the connection after it. Bytes after it are the next
+ * pipelined answer's: they stay in resp. */
 static int
 read_answer(struct relay *rl, int *keep, int *got_any)
 {
 	struct relay_reply	rep;
-	ssize_t			r;
+	ssize_t			r = 1;
 	int			done;
 
-	rl->rlen = 0;
-	rl->resp[0] = '\0';
-	*got_any = 0;
-	do {
+	*got_any = rl->rlen > 0;
+	while ((done = relay_reply_parse(rl->resp, rl->rlen, r == 0, &rep))
+	    == 0) {
+		if (r == 0)
+			return fail(rl, "read", 0);
 		if ((r = read_more(rl)) < 0)
 			return fail(rl, "read", errno);
 		*got_any |= r > 0;
-		if ((done = relay_reply_parse(rl->resp, rl->rlen, r == 0,
-		    &rep)) < 0) {
-			snprintf(rl->err, sizeof(rl->err), "%s", rep.err);
-			disconnect(rl);
-			return -1;
-		}
-		if (done == 0 && r == 0)
-			return fail(rl, "read", 0);
-	} while (done == 0);
+	}
+	if (done < 0) {
+		snprintf(rl->err, sizeof(rl->err), "%s", rep.err);
+		disconnect(rl);
+		return -1;
+	}
+	rl->rlen -= rep.len;
+	memmove(rl->resp, rl->resp + rep.len, rl->rlen);
+	rl->resp[rl->rlen] = '\0';
 	*keep = rep.keep;
 	return rep.status;
 }
 
-/* The head of one request: its length, or -1. A DELETE has no body, no
- * Event-Id and no Content-Type. */
+/* The head of one request, at dst (cap bytes): its length, or -1. A
+ * DELETE has no body, no Event-Id and no Content-Type. */
 static int
-request_head(struct relay *rl, const char *method, const char *channel,
-    const char *seq, size_t len)
+request_head(struct relay *rl, char *dst, size_t cap, const char *method,
+    const char *channel, const char *seq, size_t len)
 {
 	int	n;
 
-	n = snprintf(rl->head, sizeof(rl->head),
+	n = snprintf(dst, cap,
 	    "%s %s%cid=%s HTTP/1.1\r\nHost: %s:%s\r\n"
 	    "X-WA-Publish-Key: %s\r\n"
 	    /* JSON, never octet-stream: nchan sends binary frames for it. */
@@ -275,64 +284,109 @@ request_head(struct relay *rl, const char *method, const char *channel,
 	    method, rl->path, rl->sep, channel, rl->host, rl->port, rl->key,
 	    seq != NULL ? "Content-Type: application/json\r\nEvent-Id: " : "",
 	    seq != NULL ? seq : "", seq != NULL ? "\r\n" : "", len);
-	return n < 0 || (size_t)n >= sizeof(rl->head) ? -1 : n;
+	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-/* One request and its answer on the current connection: the status, or
- * -1. *unanswered is set when nothing at all came back (a kept-alive
- * connection nginx had closed: safe to send again). */
+/* Writes the n requests at once, then reads their answers in order: how
+ * many leading ones nginx accepted (2xx). *status is the first other
+ * answer's status, -1 when it did not come, or 0 when nginx closed the
+ * connection after an accepted one (the rest were never read: send them
+ * again at once). *unanswered: nothing at all came back (a kept-alive
+ * connection nginx had closed: safe to send again). After a refusal the
+ * connection is dropped with the answers after it: nginx may have taken
+ * some of those, and they go again, later, in order. */
 static int
-exchange(struct relay *rl, const char *method, const char *channel,
-    const char *seq, const char *frame, size_t len, int *unanswered)
+pipeline(struct relay *rl, const char *method, const struct relay_msg *m,
+    int n, int *status, int *unanswered)
 {
-	struct iovec	iov[2];
-	int		n, status, keep = 1, got_any = 0;
+	size_t	off = 0;
+	int	i, hl, st, keep = 1, got_any = 0;
 
 	*unanswered = 1;
-	if ((n = request_head(rl, method, channel, seq, len)) < 0) {
-		snprintf(rl->err, sizeof(rl->err), "request head too long");
-		*unanswered = 0;
-		return -1;
+	*status = -1;
+	for (i = 0; i < n; i++) {
+		if ((hl = request_head(rl, rl->heads + off, sizeof(rl->heads) -
+		    off, method, m[i].channel, m[i].seq, m[i].len)) < 0) {
+			snprintf(rl->err, sizeof(rl->err),
+			    "request head too long");
+			*unanswered = 0;
+			return 0;
+		}
+		rl->iov[2 * i].iov_base = rl->heads + off;
+		rl->iov[2 * i].iov_len = (size_t)hl;
+		rl->iov[2 * i + 1].iov_base = (void *)m[i].frame;
+		rl->iov[2 * i + 1].iov_len = m[i].len;
+		off += (size_t)hl;
 	}
-	iov[0].iov_base = rl->head;
-	iov[0].iov_len = (size_t)n;
-	iov[1].iov_base = (void *)frame;
-	iov[1].iov_len = len;
-	if (write_all(rl->fd, iov, len > 0 ? 2 : 1) != 0)
-		return fail(rl, "write", errno);
-	status = read_answer(rl, &keep, &got_any);
-	*unanswered = status < 0 && !got_any;
-	if (status >= 0 && !keep)
-		disconnect(rl);
-	return status;
+	if (write_all(rl->fd, rl->iov, 2 * n) != 0) {
+		fail(rl, "write", errno);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		st = read_answer(rl, &keep, &got_any);
+		if (i == 0)
+			*unanswered = st < 0 && !got_any;
+		if (st < 200 || st > 299) {
+			*status = st;
+			disconnect(rl);
+			return i;
+		}
+		if (!keep) {
+			disconnect(rl);
+			*status = 0;
+			return i + 1;
+		}
+	}
+	return n;
 }
 
-/* One request, once more on a new connection when a kept-alive one that
- * nginx has just closed fails without an answer: the status, or -1. */
+/* pipeline() on the kept connection, or a new one; once more on a new one
+ * when a kept-alive one nginx has just closed fails without an answer. */
 static int
-request(struct relay *rl, const char *method, const char *channel,
-    const char *seq, const char *frame, size_t len)
+send_all(struct relay *rl, const char *method, const struct relay_msg *m,
+    int n, int *status)
 {
-	int	status = -1, unanswered = 0, fresh;
+	int	done, unanswered, fresh;
 
 	rl->err[0] = '\0';
 	do {
 		fresh = rl->fd < 0;
-		if (fresh && reconnect(rl) != 0)
-			return -1;
-		status = exchange(rl, method, channel, seq, frame, len,
-		    &unanswered);
-	} while (status < 0 && unanswered && !fresh);
-	if (status >= 0 && (status < 200 || status > 299))
-		snprintf(rl->err, sizeof(rl->err), "HTTP %d", status);
-	return status;
+		if (fresh && reconnect(rl) != 0) {
+			*status = -1;
+			return 0;
+		}
+		done = pipeline(rl, method, m, n, status, &unanswered);
+	} while (done == 0 && *status < 0 && unanswered && !fresh);
+	if (done < n && *status > 0)
+		snprintf(rl->err, sizeof(rl->err), "HTTP %d", *status);
+	return done;
+}
+
+int
+relay_publish_many(struct relay *rl, const struct relay_msg *m, int n)
+{
+	int	status;
+
+	if (n > RELAY_PIPELINE)
+		n = RELAY_PIPELINE;
+	return send_all(rl, "POST", m, n, &status);
+}
+
+/* One request: its status, or -1. */
+static int
+request(struct relay *rl, const char *method, const struct relay_msg *m)
+{
+	int	status;
+
+	return send_all(rl, method, m, 1, &status) == 1 ? 200 : status;
 }
 
 enum relay_rc
 relay_publish(struct relay *rl, const char *channel, const char *seq,
     const char *frame, size_t len)
 {
-	int	status = request(rl, "POST", channel, seq, frame, len);
+	struct relay_msg	m = { channel, seq, frame, len };
+	int			status = request(rl, "POST", &m);
 
 	if (status >= 200 && status <= 299)
 		return RELAY_OK;
@@ -344,7 +398,8 @@ relay_publish(struct relay *rl, const char *channel, const char *seq,
 enum relay_rc
 relay_delete(struct relay *rl, const char *channel)
 {
-	int	status = request(rl, "DELETE", channel, NULL, "", 0);
+	struct relay_msg	m = { channel, NULL, "", 0 };
+	int			status = request(rl, "DELETE", &m);
 
 	/* 404: no such channel, so no subscriber to close. */
 	if ((status >= 200 && status <= 299) || status == 404)

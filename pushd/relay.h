@@ -17,6 +17,17 @@ enum relay_rc {
 	RELAY_TOO_LARGE = 1,	/* 413: the same body never goes through */
 };
 
+/* Requests written before their answers are read (relay.c). */
+#define RELAY_PIPELINE		64
+
+/* One frame to publish on a channel, numbered seq (its Event-Id). */
+struct relay_msg {
+	const char	*channel;
+	const char	*seq;
+	const char	*frame;
+	size_t		 len;
+};
+
 /* url: WA_PUBLISH_URL, e.g. http://127.0.0.1:8081/pub. */
 struct relay	*relay_open(const char *url);
 void		 relay_close(struct relay *);
@@ -25,6 +36,13 @@ void		 relay_close(struct relay *);
  * relay_error(). */
 enum relay_rc	 relay_publish(struct relay *, const char *channel,
 		    const char *seq, const char *frame, size_t len);
+/* Publishes up to RELAY_PIPELINE frames as relay_publish() does, their
+ * requests pipelined on one connection: how many leading ones nginx
+ * accepted. Fewer than n: call again from there; when that accepts none,
+ * relay_publish() the next alone (it says why it fails). A frame after
+ * one that failed may have been taken too: it is published again. */
+int		 relay_publish_many(struct relay *, const struct relay_msg *,
+		    int n);
 /* DELETE <url>?id=<channel>: the module closes the channel's subscribers.
  * RELAY_OK also when there was no such channel. */
 enum relay_rc	 relay_delete(struct relay *, const char *channel);

@@ -53,11 +53,11 @@ header(const char *h, const char *end, const char *name, size_t *vn)
 	return NULL;
 }
 
-/* Whether the chunked body [p, end) is complete: 1, 0 (more to read), -1
- * (malformed). Each chunk is hex digits, CRLF, data, CRLF; the last is
- * "0" CRLF CRLF. */
+/* Whether the chunked body [p, end) is complete: 1 (*stop is just past
+ * it), 0 (more to read), -1 (malformed). Each chunk is hex digits, CRLF,
+ * data, CRLF; the last is "0" CRLF CRLF. */
 static int
-chunks_done(const char *p, const char *end)
+chunks_done(const char *p, const char *end, const char **stop)
 {
 	size_t	n;
 	int	digits, c = 0;
@@ -76,8 +76,10 @@ chunks_done(const char *p, const char *end)
 		if ((c = crlf(p, end)) <= 0)
 			return c;
 		p += 2;
-		if (n == 0)
+		if (n == 0) {
+			*stop = p + 2;
 			return crlf(p, end);
+		}
 		if ((size_t)(end - p) < n)
 			return 0;
 		p += n;
@@ -106,7 +108,7 @@ content_length(const char *v, size_t vn, size_t *out)
 int
 relay_reply_parse(const char *p, size_t len, int eof, struct relay_reply *r)
 {
-	const char	*end = p + len, *hdr, *body, *v;
+	const char	*end = p + len, *hdr, *body, *v, *stop;
 	size_t		 vn, clen;
 
 	memset(r, 0, sizeof(*r));
@@ -126,22 +128,26 @@ relay_reply_parse(const char *p, size_t len, int eof, struct relay_reply *r)
 	if ((v = header(hdr, body, "Content-Length", &vn)) != NULL) {
 		if (content_length(v, vn, &clen) != 0)
 			return refuse(r, "bad Content-Length");
+		r->len = (size_t)(body - p) + clen;
 		return (size_t)(end - body) >= clen;
 	}
 	if ((v = header(hdr, body, "Transfer-Encoding", &vn)) != NULL &&
 	    vn >= 7 && strncasecmp(v, "chunked", 7) == 0) {
-		switch (chunks_done(body, end)) {
+		switch (chunks_done(body, end, &stop)) {
 		case -1:
 			return refuse(r, "bad chunked body");
 		case 0:
 			return 0;
 		}
+		r->len = (size_t)(stop - p);
 		return 1;
 	}
 	if (r->status >= 200 && r->status != 204 && r->status != 304) {
 		/* A body until close: whole when the connection ends. */
 		r->keep = 0;
+		r->len = len;
 		return eof;
 	}
+	r->len = (size_t)(body - p);
 	return 1;
 }

@@ -9,6 +9,8 @@
 struct relay_reply {
 	int		 status;	/* 100-599 */
 	int		 keep;		/* 0: nginx closes the connection */
+	size_t		 len;		/* the whole answer's bytes: what
+					 * follows is the next answer */
 	const char	*err;		/* why an answer was refused */
 };
 

@@ -367,6 +367,33 @@ def test_many_events_at_once_arrive_in_order(stack, tenant):
         ws.close()
 
 
+def test_frames_follow_transaction_order_when_its_ids_cross_a_power_of_ten(
+        stack, tenant):
+    """wa-pushd publishes a batch in (writer's transaction id, event id)
+    order. Compared as text, transaction 10000 would come before 9999, and
+    a fresh cluster passes such ids within minutes. The two events carry
+    ids across a power of ten well above any transaction of this run, so
+    the scan, which starts at a transaction below which nothing is left
+    unnumbered, still finds them."""
+    ws = connect(stack, tenant)
+    conn = stack.db()
+    try:
+        now = int(stack.query("SELECT pg_current_xact_id()::text AS x")[0]["x"])
+        power = 10 ** (len(str(now)) + 2)
+        with conn.cursor() as c:
+            c.execute("INSERT INTO events (tenant_id, name, data, xact)"
+                      " VALUES (%s, 'message_incoming', '{\"n\": 0}', %s::xid8),"
+                      " (%s, 'message_incoming', '{\"n\": 1}', %s::xid8)",
+                      (tenant.id, str(power - 1), tenant.id, str(power)))
+            c.execute("SELECT wa_wake_relay()")
+        conn.commit()
+        got = recv_frames(ws, 2)
+        assert [(f["id"], f["data"]["n"]) for f in got] == [(1, 0), (2, 1)]
+    finally:
+        conn.close()
+        ws.close()
+
+
 # --- tenant isolation and authentication ---------------------------------------
 
 def test_a_subscriber_never_receives_another_tenants_events(stack, make_tenant):

@@ -1,7 +1,8 @@
 /* tests/unit/test_relay.c: wa-pushd's HTTP/1.1 publisher against a
  * scripted server on loopback: the request it writes, the answers it
  * understands (Content-Length, chunked, until close), connection reuse,
- * and a kept-alive connection nginx closed meanwhile. */
+ * a kept-alive connection nginx closed meanwhile, and pipelined batches
+ * (every answer read in order; a refusal or a close ends the batch). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,29 +33,68 @@ struct server {
 	const struct turn	*turns;
 	int			 nturns;
 	int			 accepts;
+	int			 most_waiting;	/* requests read in one go */
 	char			 last[4096];	/* the last request, whole */
+	char			 in[65536];	/* read, not yet taken */
+	size_t			 nin;
 	pthread_t		 tid;
 };
 
-/* Reads one request (head and Content-Length body) into s->last. */
+/* The length of the first whole request in s->in, or 0. */
+static size_t
+whole_request(const struct server *s)
+{
+	const char	*end, *cl;
+	size_t		 n;
+
+	if ((end = strstr(s->in, "\r\n\r\n")) == NULL ||
+	    (cl = strstr(s->in, "Content-Length: ")) == NULL || cl > end)
+		return 0;
+	n = (size_t)(end + 4 - s->in) + strtoul(cl + 16, NULL, 10);
+	return s->nin >= n ? n : 0;
+}
+
+/* Takes one request (head and Content-Length body) into s->last; what
+ * follows it (pipelined requests) stays in s->in. */
 static int
 read_request(int fd, struct server *s)
 {
-	size_t		 n = 0;
+	size_t		 n, left;
 	ssize_t		 r;
-	const char	*end, *cl;
+	int		 waiting;
+	const char	*p;
 
-	for (;;) {
-		if ((r = read(fd, s->last + n, sizeof(s->last) - 1 - n)) <= 0)
+	while ((n = whole_request(s)) == 0) {
+		if ((r = read(fd, s->in + s->nin, sizeof(s->in) - 1 -
+		    s->nin)) <= 0)
 			return -1;
-		n += (size_t)r;
-		s->last[n] = '\0';
-		if ((end = strstr(s->last, "\r\n\r\n")) != NULL &&
-		    (cl = strstr(s->last, "Content-Length: ")) != NULL &&
-		    n >= (size_t)(end + 4 - s->last) + strtoul(cl + 16, NULL,
-		    10))
-			return 0;
+		s->nin += (size_t)r;
+		s->in[s->nin] = '\0';
 	}
+	for (waiting = 0, p = s->in; (p = strstr(p, " HTTP/1.1\r\n")) !=
+	    NULL; p++)
+		waiting++;
+	if (waiting > s->most_waiting)
+		s->most_waiting = waiting;
+	snprintf(s->last, sizeof(s->last), "%.*s", (int)n, s->in);
+	left = s->nin - n;
+	memmove(s->in, s->in + n, left + 1);
+	s->nin = left;
+	return 0;
+}
+
+/* Closes as nginx does (a lingering close): the answers sent reach the
+ * client even when it had pipelined more requests, which a plain close()
+ * with unread input would reset. */
+static void
+hang_up(int fd)
+{
+	char	junk[4096];
+
+	shutdown(fd, SHUT_WR);
+	while (read(fd, junk, sizeof(junk)) > 0)
+		;
+	close(fd);
 }
 
 static void *
@@ -68,6 +108,8 @@ serve(void *arg)
 			if ((fd = accept(s->lfd, NULL, NULL)) < 0)
 				return NULL;
 			s->accepts++;
+			s->nin = 0;	/* a new connection's bytes only */
+			s->in[0] = '\0';
 		}
 		if (read_request(fd, s) != 0) {
 			close(fd);
@@ -79,7 +121,7 @@ serve(void *arg)
 			(void)!write(fd, s->turns[i].answer,
 			    strlen(s->turns[i].answer));
 		if (s->turns[i].answer == NULL || s->turns[i].close_after) {
-			close(fd);
+			hang_up(fd);
 			fd = -1;
 		}
 	}
@@ -292,6 +334,89 @@ relay_refuses_a_malformed_chunked_answer(void **state)
 	relay_close(rl);
 }
 
+static struct relay_msg	five[] = {
+	{ "c", "1", "{\"id\":1}", 8 }, { "c", "2", "{\"id\":2}", 8 },
+	{ "c", "3", "{\"id\":3}", 8 }, { "c", "4", "{\"id\":4}", 8 },
+	{ "c", "5", "{\"id\":5}", 8 },
+};
+
+#define OK200	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" \
+		"2\r\n{}\r\n0\r\n\r\n"
+
+static void
+relay_pipelines_a_batch_and_reads_every_answer(void **state)
+{
+	static const struct turn turns[] = {
+		{ OK201, 0 }, { OK200, 0 }, { OK201, 0 }, { OK200, 0 },
+		{ OK201, 0 },
+	};
+	struct server	 s;
+	struct relay	*rl;
+
+	(void)state;
+	server_start(&s, turns, 5);
+	rl = relay_to(&s, "/pub");
+	assert_int_equal(relay_publish_many(rl, five, 5), 5);
+	server_stop(&s);
+	/* All five were written before the first answer came. */
+	assert_int_equal(s.accepts, 1);
+	assert_int_equal(s.most_waiting, 5);
+	assert_non_null(strstr(s.last, "\r\nEvent-Id: 5\r\n"));
+	assert_non_null(strstr(s.last, "\r\n\r\n{\"id\":5}"));
+	relay_close(rl);
+}
+
+static void
+relay_pipeline_stops_at_the_first_refusal(void **state)
+{
+	/* The third is refused: the first two count, the rest go again
+	 * from the third, on a new connection. */
+	static const struct turn turns[] = {
+		{ OK201, 0 }, { OK201, 0 },
+		{ "HTTP/1.1 500 Internal Server Error\r\n"
+		  "Content-Length: 0\r\n\r\n", 1 },
+		{ OK201, 0 }, { OK201, 0 }, { OK201, 0 },
+	};
+	struct server	 s;
+	struct relay	*rl;
+
+	(void)state;
+	server_start(&s, turns, 6);
+	rl = relay_to(&s, "/pub");
+	assert_int_equal(relay_publish_many(rl, five, 5), 2);
+	assert_string_equal(relay_error(rl), "HTTP 500");
+	assert_int_equal(relay_publish_many(rl, five + 2, 3), 3);
+	server_stop(&s);
+	assert_int_equal(s.accepts, 2);
+	assert_non_null(strstr(s.last, "\r\nEvent-Id: 5\r\n"));
+	relay_close(rl);
+}
+
+static void
+relay_pipeline_ends_where_nginx_closes_the_connection(void **state)
+{
+	/* keepalive_requests reached after the second: nginx says so and
+	 * reads no more; nothing failed, the rest go on a new connection. */
+	static const struct turn turns[] = {
+		{ OK201, 0 },
+		{ "HTTP/1.1 201 Created\r\nConnection: close\r\n"
+		  "Content-Length: 0\r\n\r\n", 1 },
+		{ OK201, 0 }, { OK201, 0 }, { OK201, 0 },
+	};
+	struct server	 s;
+	struct relay	*rl;
+
+	(void)state;
+	server_start(&s, turns, 5);
+	rl = relay_to(&s, "/pub");
+	assert_int_equal(relay_publish_many(rl, five, 5), 2);
+	assert_string_equal(relay_error(rl), "");
+	assert_int_equal(relay_publish_many(rl, five + 2, 3), 3);
+	server_stop(&s);
+	assert_int_equal(s.accepts, 2);
+	relay_close(rl);
+}
+
 static void
 relay_reply_takes_headers_from_the_header_block_only(void **state)
 {
@@ -317,6 +442,30 @@ relay_reply_takes_headers_from_the_header_block_only(void **state)
 	assert_string_equal(r.err, "bad Content-Length");
 }
 
+static void
+relay_reply_says_where_each_answer_ends(void **state)
+{
+	/* Two pipelined answers in one read: the first ends where the
+	 * second begins, whatever its framing. */
+	static const char *const firsts[] = { OK201, OK200,
+	    "HTTP/1.1 204 No Content\r\n\r\n" };
+	struct relay_reply	 r;
+	char			 two[512];
+	size_t			 i, n;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		n = strlen(firsts[i]);
+		snprintf(two, sizeof(two), "%s%s", firsts[i], OK201);
+		assert_int_equal(relay_reply_parse(two, strlen(two), 0, &r), 1);
+		assert_int_equal(r.len, n);
+		assert_int_equal(relay_reply_parse(two + n, strlen(two) - n, 0,
+		    &r), 1);
+		assert_int_equal(r.status, 201);
+		assert_int_equal(r.len, strlen(OK201));
+	}
+}
+
 int
 main(void)
 {
@@ -332,6 +481,12 @@ main(void)
 		cmocka_unit_test(relay_refuses_a_malformed_chunked_answer),
 		cmocka_unit_test(
 		    relay_reply_takes_headers_from_the_header_block_only),
+		cmocka_unit_test(
+		    relay_pipelines_a_batch_and_reads_every_answer),
+		cmocka_unit_test(relay_pipeline_stops_at_the_first_refusal),
+		cmocka_unit_test(
+		    relay_pipeline_ends_where_nginx_closes_the_connection),
+		cmocka_unit_test(relay_reply_says_where_each_answer_ends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
