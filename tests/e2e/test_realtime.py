@@ -382,8 +382,8 @@ def test_frames_follow_transaction_order_when_its_ids_cross_a_power_of_ten(
         power = 10 ** (len(str(now)) + 2)
         with conn.cursor() as c:
             c.execute("INSERT INTO events (tenant_id, name, data, xact)"
-                      " VALUES (%s, 'message_incoming', '{\"n\": 0}', %s::xid8),"
-                      " (%s, 'message_incoming', '{\"n\": 1}', %s::xid8)",
+                      " VALUES (%s, 'test_event', '{\"n\": 0}', %s::xid8),"
+                      " (%s, 'test_event', '{\"n\": 1}', %s::xid8)",
                       (tenant.id, str(power - 1), tenant.id, str(power)))
             c.execute("SELECT wa_wake_relay()")
         conn.commit()
