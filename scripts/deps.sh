@@ -28,7 +28,9 @@ done
 # The browser tests' runner: Debian's node and npm, unless a node is there.
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	exec "$(dirname "$0")/promtool.sh"
+fi
 
 echo "deps: installing ${missing[*]}"
 sudo=""
@@ -38,3 +40,4 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's postinst may start a system-wide cluster or nginx where systemd
 # runs; ours are private and on their own ports, so they do not collide.
+exec "$(dirname "$0")/promtool.sh"

@@ -2,8 +2,10 @@
 metrics server, answered by an API responder that sums every responder's
 shared counters), valid text format, and counters that move with what the
 stack does."""
+import json
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -11,7 +13,7 @@ import requests
 import websocket
 
 import prom_text
-from conftest import new_wamid, raw_request, wait_for
+from conftest import ROOT, new_wamid, raw_request, wait_for
 from send_helpers import PHONE, open_window, sim_clear_faults, sim_fail
 
 
@@ -60,6 +62,24 @@ def test_metrics_are_valid_prometheus_text_with_every_family(stack):
         int(stack.env["WA_WEBHOOK_PROCS"])
     assert prom_text.value(fams, "wa_responder_processes", pool="api") == \
         int(stack.env["WA_API_PROCS"]), procs.samples
+
+
+def test_promtool_accepts_the_metrics(stack, tenant):
+    """Prometheus's own checker (scripts/promtool.sh puts it in build/tools),
+    on a scrape with every family filled in by real traffic."""
+    tenant.api("GET", "/api/v1/conversations")
+    body = json.dumps(tenant.webhook(tenant.webhook_value(messages=[{
+        "from": "15550009999", "id": new_wamid(),
+        "timestamp": str(int(time.time())), "type": "text",
+        "text": {"body": "hi"}}]))).encode()
+    assert stack.post_webhook(body).status_code == 200
+    promtool = os.path.join(ROOT, "build", "tools", "promtool")
+    r = requests.get(metrics_url(stack), timeout=10)
+    assert r.status_code == 200
+    out = subprocess.run([promtool, "check", "metrics"], input=r.text,
+                         capture_output=True, text=True, timeout=30)
+    # promtool exits 1 for lint problems too (names, help texts).
+    assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_the_checker_refuses_what_prometheus_would():
