@@ -286,6 +286,15 @@ class RawResponse:
         return json.loads(self.content)
 
 
+def pids(stack, name):
+    """The pids in the run directory's pid file `name` ([] when none)."""
+    try:
+        with open(os.path.join(stack.run_dir, "run", name)) as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def read_head(sock):
     """Reads from sock until the end of an HTTP head (or EOF): all bytes
     read, which may include the start of the body."""

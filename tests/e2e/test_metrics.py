@@ -2,7 +2,6 @@
 metrics server, answered by an API responder that sums every responder's
 shared counters), valid text format, and counters that move with what the
 stack does."""
-import json
 import os
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import requests
 import websocket
 
 import prom_text
-from conftest import ROOT, new_wamid, raw_request, wait_for
+from conftest import ROOT, new_wamid, pids, raw_request, wait_for
 from send_helpers import PHONE, open_window, sim_clear_faults, sim_fail
 
 
@@ -39,14 +38,6 @@ def text_message(tenant, wamid, body="hi"):
                    "type": "text", "text": {"body": body}}]))
 
 
-def pids(stack, name):
-    try:
-        with open(os.path.join(stack.run_dir, "run", name)) as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
 def test_metrics_are_valid_prometheus_text_with_every_family(stack):
     fams = scrape(stack)
     for name in ("wa_http_requests_total", "wa_http_request_duration_seconds",
@@ -68,11 +59,8 @@ def test_promtool_accepts_the_metrics(stack, tenant):
     """Prometheus's own checker (scripts/promtool.sh puts it in build/tools),
     on a scrape with every family filled in by real traffic."""
     tenant.api("GET", "/api/v1/conversations")
-    body = json.dumps(tenant.webhook(tenant.webhook_value(messages=[{
-        "from": "15550009999", "id": new_wamid(),
-        "timestamp": str(int(time.time())), "type": "text",
-        "text": {"body": "hi"}}]))).encode()
-    assert stack.post_webhook(body).status_code == 200
+    assert stack.post_webhook(text_message(tenant, new_wamid())).status_code \
+        == 200
     promtool = os.path.join(ROOT, "build", "tools", "promtool")
     r = requests.get(metrics_url(stack), timeout=10)
     assert r.status_code == 200

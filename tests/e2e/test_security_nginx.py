@@ -21,7 +21,7 @@ import time
 import pytest
 import requests
 
-from conftest import ROOT, new_wamid, raw_request, wait_for
+from conftest import ROOT, new_wamid, pids, raw_request, wait_for
 
 
 def assert_envelope(r, status, code=None):
@@ -361,14 +361,6 @@ def test_one_address_gets_429_past_its_budget_and_webhook_has_its_own(
 
 
 # --- row 16: supervision -------------------------------------------------------
-
-def pids(stack, name):
-    try:
-        with open(os.path.join(stack.run_dir, "run", name)) as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
-
 
 def alive(pid):
     """Running, not a zombie waiting for its parent."""
