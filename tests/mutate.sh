@@ -82,11 +82,11 @@ mutation() {
 		replace nginx/nginx.conf.in 'if ($wa_publisher_ok != 1) {' \
 		    'if ($wa_publisher_ok = "never") {' ;;
 	ws-ticket-tenant)	# a ticket opens a socket to any tenant
-		replace schema/011_ws_tickets.sql \
+		replace schema/functions/ws_tickets.sql \
 		    'OR v.token_expires <= now() OR v.tenant_id <> p_tenant' \
 		    'OR v.token_expires <= now()' ;;
 	ws-revocation)		# a logout leaves the token's sockets open
-		replace schema/010_ws_sessions.sql \
+		replace schema/functions/ws_sessions.sql \
 		    $'\t\tOR EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = s.jti)\n' \
 		    '' ;;
 	per-user-cap)		# no cap on one user's requests waiting on Meta
@@ -96,7 +96,7 @@ mutation() {
 		replace fcgi/route.c 'route_key_may(rt->flags, r->key_scopes)' \
 		    'route_key_may(rt->flags, ~0u)' ;;
 	key-revocation)		# a revoked key still works
-		replace schema/012_api_keys.sql \
+		replace schema/functions/api_keys.sql \
 		    'WHERE a.key_hash = p_hash AND a.revoked_at IS NULL;' \
 		    'WHERE a.key_hash = p_hash;' ;;
 	key-tenant)		# X-Tenant-Id naming another tenant is ignored
@@ -180,8 +180,8 @@ for r in "${RULES[@]}"; do
 	for f in fcgi/webhook.c fcgi/auth.c fcgi/ws_auth.c fcgi/user_slots.c \
 	    fcgi/route.c nginx/nginx.conf.in schema/001_init.sql \
 	    schema/002_webhook.sql schema/009_ingest_fast.sql \
-	    schema/010_ws_sessions.sql schema/011_ws_tickets.sql \
-	    schema/012_api_keys.sql; do
+	    schema/functions/ws_sessions.sql schema/functions/ws_tickets.sql \
+	    schema/functions/api_keys.sql; do
 		cmp -s "$ROOT/$f" "$WORK/$f" || cp "$ROOT/$f" "$WORK/$f"
 	done
 done

@@ -1,5 +1,10 @@
 /* wactl/migrate.c: applies schema/NNN_*.sql in order, each once, each in
- * its own transaction, recorded in schema_migrations. */
+ * its own transaction, recorded in schema_migrations; then every file of
+ * schema/functions/, whole, in one transaction. Migrations hold tables,
+ * indexes and data changes; functions are code, kept in files by concern
+ * and redefined whole (CREATE OR REPLACE) on every migrate, never patched.
+ * (Migrations 001-009 still define their functions inline: moving them
+ * is issue 13's.) */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -98,26 +103,70 @@ out:
 	return rc;
 }
 
-int
-cmd_migrate(struct db *db, int argc, char **argv)
+/* The .sql files of dir, sorted: their count, or -1. */
+static int
+sql_files(const char *dir, char *names[], int max)
 {
-	char		 dir[PATH_MAX], *names[MAX_MIGRATIONS];
 	DIR		*d;
 	struct dirent	*e;
-	size_t		 n = 0, i, len;
-	int		 rc = 0;
+	size_t		 len;
+	int		 n = 0;
 
-	(void)argc;
-	(void)argv;
-	if (schema_dir(dir, sizeof(dir)) != 0 || (d = opendir(dir)) == NULL)
-		return fail("migrate: no schema directory (set WA_SCHEMA_DIR)");
-	while ((e = readdir(d)) != NULL && n < MAX_MIGRATIONS) {
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL && n < max) {
 		len = strlen(e->d_name);
 		if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0)
 			names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_names);
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
+	return n;
+}
+
+/* Every .sql file in schema/functions/, in one transaction: a responder
+ * never sees half of a new set. */
+static int
+apply_functions(struct db *db, const char *schema)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX], *names[MAX_MIGRATIONS];
+	struct buf	 sql = BUF_INIT;
+	int		 n, i, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/functions", schema);
+	if ((n = sql_files(dir, names, MAX_MIGRATIONS)) < 0)
+		return 0;	/* none */
+	for (i = 0; i < n && rc == 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (read_file(path, &sql) != 0)
+			rc = fail("migrate: cannot read %s", path);
+		buf_append(&sql, "\n", 1);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	if (rc == 0 && (db_exec_sql(db, "BEGIN") != 0 ||
+	    db_exec_sql(db, buf_str(&sql)) != 0 ||
+	    db_exec_sql(db, "COMMIT") != 0)) {
+		rc = fail("migrate: functions/: %s", db_errmsg(db));
+		db_exec_sql(db, "ROLLBACK");
+	}
+	if (rc == 0)
+		printf("functions: %d file(s) applied\n", n);
+	buf_free(&sql);
+	return rc;
+}
+
+int
+cmd_migrate(struct db *db, int argc, char **argv)
+{
+	char		 dir[PATH_MAX], *names[MAX_MIGRATIONS];
+	int		 n, i, rc = 0;
+
+	(void)argc;
+	(void)argv;
+	if (schema_dir(dir, sizeof(dir)) != 0 ||
+	    (n = sql_files(dir, names, MAX_MIGRATIONS)) < 0)
+		return fail("migrate: no schema directory (set WA_SCHEMA_DIR)");
 	/* Two migrators at once (two `make start`s) must not interleave. */
 	if (db_exec_sql(db, "SELECT pg_advisory_lock(4242001)") != 0 ||
 	    db_exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -129,6 +178,8 @@ cmd_migrate(struct db *db, int argc, char **argv)
 			rc = apply(db, dir, names[i]);
 		free(names[i]);
 	}
+	if (rc == 0)
+		rc = apply_functions(db, dir);
 	db_exec_sql(db, "SELECT pg_advisory_unlock(4242001)");
 	return rc;
 }

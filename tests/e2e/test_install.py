@@ -72,6 +72,9 @@ def test_every_file_is_in_place_with_its_mode(installed):
         assert mode(d + path) == m, "%s: %o, want %o" % (path, mode(d + path), m)
     schema = sorted(os.listdir(os.path.join(ROOT, "schema")))
     assert sorted(os.listdir(d + PREFIX + "/share/wa-backend/schema")) == schema
+    functions = sorted(os.listdir(os.path.join(ROOT, "schema", "functions")))
+    assert sorted(os.listdir(
+        d + PREFIX + "/share/wa-backend/schema/functions")) == functions
 
 
 def verify(unit_dir, units):
