@@ -217,15 +217,6 @@ metrics_bucket_index(uint64_t us)
 	return METRICS_BUCKETS - 1;
 }
 
-uint64_t
-metrics_clock_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void
 add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -249,7 +240,7 @@ metrics_request(const struct req *r)
 	if (row < 0 || row >= METRICS_ROUTES)
 		row = 0;
 	add(&self->requests[row][metrics_status_index(r->status)], 1);
-	observe(&self->latency[row], metrics_clock_us() - r->start_us);
+	observe(&self->latency[row], mono_us() - r->start_us);
 }
 
 void

@@ -63,8 +63,6 @@ struct metrics_slot *metrics_slots(size_t *n);
 int	metrics_pid_alive(pid_t);
 int	metrics_status_index(int status);
 int	metrics_bucket_index(uint64_t us);
-/* A monotonic clock, for durations. */
-uint64_t metrics_clock_us(void);
 
 /* Counting, from any thread. */
 void	metrics_request(const struct req *);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
@@ -369,8 +368,7 @@ req_init(struct req *r, struct worker *w, void *fcgx)
 	memset(r, 0, sizeof(*r));
 	r->fcgi = fcgx;
 	r->w = w;
-	r->start_ms = now_ms();
-	r->start_us = metrics_clock_us();
+	r->start_us = mono_us();
 	r->route_index = -1;
 	r->method_str = req_env(r, "REQUEST_METHOD");
 	r->method = parse_method(r->method_str);
@@ -390,7 +388,7 @@ req_finish(struct req *r)
 	    r->tenant_id[0] != '\0' ? r->tenant_id : "-",
 	    r->method_str != NULL ? r->method_str : "-", r->path,
 	    r->route != NULL ? r->route : "-", r->status,
-	    (long long)(now_ms() - r->start_ms));
+	    (long long)((mono_us() - r->start_us) / 1000));
 	metrics_request(r);
 	json_object_put(r->json);
 	buf_free(&r->body);

@@ -55,8 +55,7 @@ struct req {
 	struct buf		 headers;	/* extra response header lines */
 	int			 status;
 	int			 replied;
-	int64_t			 start_ms;
-	uint64_t		 start_us;	/* metrics_clock_us() */
+	uint64_t		 start_us;	/* mono_us() */
 
 	/* Work to do once the reply has reached nginx (req_after_reply). */
 	void			(*after)(struct worker *, void *);

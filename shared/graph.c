@@ -38,15 +38,6 @@ graph_set_observer(void (*fn)(int, uint64_t))
 	observer = fn;
 }
 
-static uint64_t
-clock_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void
 observe(int rc, const struct graph_err *e, uint64_t start_us)
 {
@@ -64,7 +55,7 @@ observe(int rc, const struct graph_err *e, uint64_t start_us)
 		outcome = GRAPH_CLIENT_ERROR;
 	else
 		outcome = GRAPH_SERVER_ERROR;
-	observer(outcome, clock_us() - start_us);
+	observer(outcome, mono_us() - start_us);
 }
 
 void
@@ -145,7 +136,7 @@ call_once(void *curl, const char *token, const char *method, const char *url,
 	    body != NULL ? strlen(body) : 0, graph_timeout_ms(),
 	    conf.graph_connect_timeout_ms };
 	struct http_resp resp;
-	uint64_t	 start_us = clock_us();
+	uint64_t	 start_us = mono_us();
 	int		 rc = -1;
 
 	memset(err, 0, sizeof(*err));

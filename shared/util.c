@@ -113,10 +113,16 @@ now_us(void)
 int64_t
 now_ms(void)
 {
+	return (int64_t)(mono_us() / 1000u);
+}
+
+uint64_t
+mono_us(void)
+{
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 void

@@ -15,8 +15,9 @@ char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 int	 uuid_valid(const char *);
 int	 uuid_new(char out[UUID_LEN + 1]);
-int64_t	 now_ms(void);
-int64_t	 now_us(void);
+int64_t	 now_us(void);		/* wall clock, microseconds */
+int64_t	 now_ms(void);		/* monotonic, milliseconds */
+uint64_t mono_us(void);		/* monotonic, microseconds: durations */
 /* ISO 8601 UTC with microseconds, as the seed spec shows: "...T12:00:00.000000Z". */
 void	 iso_time(int64_t unix_us, char *out, size_t n);
 int	 str_to_i64(const char *, int64_t *);

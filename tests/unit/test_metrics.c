@@ -71,7 +71,7 @@ new_process_takes_a_dead_slot_of_its_pool_and_keeps_its_counts(void **state)
 	memset(&r, 0, sizeof(r));
 	r.route_index = -1;
 	r.status = 404;
-	r.start_us = metrics_clock_us();
+	r.start_us = mono_us();
 	metrics_request(&r);
 	assert_int_equal(s[0].requests[0][metrics_status_index(404)], 1);
 
