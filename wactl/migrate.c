@@ -125,7 +125,7 @@ sql_files(const char *dir, char *names[], int max)
 }
 
 /* Every .sql file in schema/functions/, in one transaction: a responder
- * never sees half of a new set. */
+ * never sees half of a new set. Silent: it happens on every migrate. */
 static int
 apply_functions(struct db *db, const char *schema)
 {
@@ -150,8 +150,6 @@ apply_functions(struct db *db, const char *schema)
 		rc = fail("migrate: functions/: %s", db_errmsg(db));
 		db_exec_sql(db, "ROLLBACK");
 	}
-	if (rc == 0)
-		printf("functions: %d file(s) applied\n", n);
 	buf_free(&sql);
 	return rc;
 }
