@@ -1,6 +1,7 @@
 """wactl migrate: migrations once each; the functions of schema/functions/
 redefined whole on every run, so a function is never patched in place."""
 
+
 def _definition(stack, name):
     return stack.query("SELECT pg_get_functiondef(p.oid) AS d FROM pg_proc p"
                        " WHERE p.proname = %s", name)[0]["d"]
