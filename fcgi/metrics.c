@@ -257,6 +257,19 @@ metrics_webhook(const int64_t *counts, size_t n)
 }
 
 void
+metrics_webhook_batch(size_t bodies, int refused)
+{
+	if (self == NULL)
+		return;
+	if (refused) {
+		add(&self->webhook_batches_refused, 1);
+		return;
+	}
+	add(&self->webhook_batches, 1);
+	add(&self->webhooks_batched, bodies);
+}
+
+void
 metrics_graph_call(int outcome, uint64_t us)
 {
 	if (self == NULL || outcome < 0 || outcome >= GRAPH_OUTCOMES)

@@ -27,7 +27,7 @@ enum metrics_webhook {
 	METRICS_WH_EDITS, METRICS_WH_DUPLICATES, METRICS_WH_EVENTS,
 	METRICS_WH_LOGGED, METRICS_WH_UNPLACED, METRICS_WH_KINDS
 };
-#define METRICS_DB_KINDS	6	/* enum db_err, DB_OK unused */
+#define METRICS_DB_KINDS	7	/* enum db_err, DB_OK unused */
 
 struct metrics_hist {
 	_Atomic uint64_t	 bucket[METRICS_BUCKETS];	/* not cumulative */
@@ -41,6 +41,9 @@ struct metrics_slot {
 	_Atomic uint64_t	 requests[METRICS_ROUTES][METRICS_STATUSES];
 	struct metrics_hist	 latency[METRICS_ROUTES];
 	_Atomic uint64_t	 webhooks_stored;
+	_Atomic uint64_t	 webhooks_batched;	/* of which in batches */
+	_Atomic uint64_t	 webhook_batches;
+	_Atomic uint64_t	 webhook_batches_refused;
 	_Atomic uint64_t	 webhook[METRICS_WH_KINDS];
 	_Atomic uint64_t	 graph[GRAPH_OUTCOMES];
 	struct metrics_hist	 graph_latency;
@@ -68,6 +71,9 @@ int	metrics_bucket_index(uint64_t us);
 void	metrics_request(const struct req *);
 /* A stored delivery: the summary wa_webhook_ingest() returned. */
 void	metrics_webhook(const int64_t *counts, size_t n);
+/* A batch of bodies ended (fcgi/ingest_batch.c): refused when the database
+ * refused it for its data and each body was taken alone. */
+void	metrics_webhook_batch(size_t bodies, int refused);
 void	metrics_graph_call(int outcome, uint64_t us);	/* graph_outcome */
 void	metrics_db_error(int kind);
 

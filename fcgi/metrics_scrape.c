@@ -44,7 +44,7 @@ static const char *const items[METRICS_WH_KINDS] = {
 	NULL
 };
 static const char *const db_kinds[METRICS_DB_KINDS] = {
-	NULL, "unavailable", "unique", "foreign_key", "check", "other"
+	NULL, "unavailable", "unique", "foreign_key", "check", "retry", "other"
 };
 static const char *const le[METRICS_BUCKETS] = {
 	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
@@ -190,6 +190,19 @@ render_webhooks(struct buf *b, const struct totals *t)
 	    "Webhook deliveries stored (committed, then acknowledged).");
 	buf_appendf(b, "wa_webhooks_stored_total %llu\n",
 	    (unsigned long long)BOTH(t, webhooks_stored));
+	family(b, "wa_webhooks_batched_total", "counter", "Webhook deliveries "
+	    "stored by the batched path (plain chat messages, read in C).");
+	buf_appendf(b, "wa_webhooks_batched_total %llu\n",
+	    (unsigned long long)BOTH(t, webhooks_batched));
+	family(b, "wa_webhook_batches_total", "counter", "Transactions of the "
+	    "batched path: deliveries per batch = batched / batches.");
+	buf_appendf(b, "wa_webhook_batches_total %llu\n",
+	    (unsigned long long)BOTH(t, webhook_batches));
+	family(b, "wa_webhook_batches_refused_total", "counter", "Batches the "
+	    "database refused for their data: each delivery then went alone "
+	    "through the general path.");
+	buf_appendf(b, "wa_webhook_batches_refused_total %llu\n",
+	    (unsigned long long)BOTH(t, webhook_batches_refused));
 	family(b, "wa_webhook_duplicates_total", "counter",
 	    "Webhook items already stored: Meta's retries.");
 	buf_appendf(b, "wa_webhook_duplicates_total %llu\n",

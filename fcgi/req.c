@@ -325,6 +325,9 @@ reply_db_error(struct req *r)
 	if (db_error(r->w->db) == DB_EUNAVAIL)
 		return reply_error(r, 503, "database_unavailable",
 		    "the database is unavailable, retry later");
+	if (db_error(r->w->db) == DB_ERETRY)
+		return reply_error(r, 503, "database_busy",
+		    "the database asked for a retry, retry later");
 	return reply_error(r, 500, "internal", "internal error");
 }
 

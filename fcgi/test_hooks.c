@@ -26,6 +26,15 @@ test_hooks_begin(char **envp)
 		graph_set_timeout(ms);
 }
 
+int
+test_hooks_poison(char **envp)
+{
+	const char	*v;
+
+	return conf.test_hooks_on && (v = FCGX_GetParam(
+	    "HTTP_X_WA_TEST_INGEST_POISON", envp)) != NULL && *v == '1';
+}
+
 void
 test_hooks_end(void)
 {

@@ -4,12 +4,17 @@
  * otherwise the headers are ignored.
  *
  *   X-WA-Test-Graph-Timeout-Ms: 100..55000   this request's Graph timeout
+ *   X-WA-Test-Ingest-Poison: 1               a webhook body the batched
+ *       path takes is given a value the database refuses, so the batch
+ *       holding it fails and its bodies take the general path alone
  */
 #ifndef WA_TEST_HOOKS_H
 #define WA_TEST_HOOKS_H
 
 /* Applies the hooks a request's parameters (FastCGI envp) ask for. */
 void	test_hooks_begin(char **envp);
+/* Whether this request asks for a poisoned batch (see above). */
+int	test_hooks_poison(char **envp);
 /* Undoes them once the request, work after the reply included, is over. */
 void	test_hooks_end(void);
 

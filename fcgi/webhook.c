@@ -1,27 +1,35 @@
 /* fcgi/webhook.c: /webhook: Meta's verification handshake (GET) and its
  * update notifications (POST): the signature over the raw bytes first,
- * then one round trip, wa_webhook_ingest() (schema/002_webhook.sql), that
- * stores the whole body in its statement's own transaction. We answer 200
- * only once that has committed; Meta retries anything else for days, and
- * ingestion is exactly once, so a retry is always safe. */
+ * then the body is stored, one of two ways. Plain chat messages (what Meta
+ * sends most) are read in C (shared/wh_parse.c) and stored in batches with
+ * the bodies other threads of this process hold (ingest_batch.c);
+ * everything else goes whole to wa_webhook_ingest(), the general path in
+ * SQL. Either way we answer 200 only once the body has committed; Meta
+ * retries anything else for days, and ingestion is exactly once, so a
+ * retry is always safe. */
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcgiapp.h>
 #include <json-c/json.h>
 
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
 #include "handlers.h"
+#include "ingest_batch.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "poll_send.h"
 #include "req.h"
 #include "sig.h"
+#include "test_hooks.h"
 #include "util.h"
+#include "wh_parse.h"
 #include "worker.h"
 
 #define WEBHOOK_BODY_MAX	(3u << 20)	/* Meta's maximum (nginx's) */
@@ -262,23 +270,18 @@ reject_invalid(struct req *r)
 	return reply_error(r, 400, "invalid_json", "the body is not JSON");
 }
 
+/* Answers 200 with the summary (and says where operators look when
+ * something went to webhook_log). */
 static int
-reply_counts(struct req *r, struct db_res *res)
+reply_counts(struct req *r, const int64_t v[nitems(counts)])
 {
 	struct json_object	*out = json_object_new_object();
 	struct buf		 line = BUF_INIT;
-	const char		*s;
-	int64_t			 v[nitems(counts)];
 	size_t			 i;
 
-	for (i = 0; i < nitems(counts); i++) {
-		if ((s = db_val(res, 0, (int)i)) == NULL ||
-		    str_to_i64(s, &v[i]) != 0)
-			v[i] = 0;
+	for (i = 0; i < nitems(counts); i++)
 		json_add_int(out, counts[i], v[i]);
-	}
-	metrics_webhook(v, nitems(v));
-	/* Something went to webhook_log: say so where operators look. */
+	metrics_webhook(v, nitems(counts));
 	if (v[COUNT_UNPLACED] > 0 || log_enabled(LOG_DEBUG)) {
 		for (i = 0; i < nitems(counts); i++)
 			buf_appendf(&line, " %s=%lld", counts[i],
@@ -290,12 +293,82 @@ reply_counts(struct req *r, struct db_res *res)
 	return reply_ok(r, out);
 }
 
-int
-webhook_receive(struct req *r)
+/* The general path: wa_webhook_ingest() walks the whole body in SQL, in
+ * its statement's own transaction, and logs what it cannot place. */
+static int
+ingest_general(struct req *r)
 {
 	struct db	*db = r->w->db;
 	struct db_res	*res;
-	const char	*v[1], *sig = req_header(r, "X-Hub-Signature-256");
+	const char	*v[1] = { buf_str(&r->body) }, *s;
+	int64_t		 n[nitems(counts)];
+	size_t		 i;
+	int		 st;
+
+	res = db_query(db, &ingest, 1, v);
+	/* The connection may have died since our last request (a database
+	 * restart), or a deadlock broke our transaction: try once more.
+	 * Ingestion is idempotent, so this is safe even if the first attempt
+	 * did commit. */
+	if (res == NULL && ((db_error(db) == DB_EUNAVAIL &&
+	    db_ensure(db) == 0) || db_error(db) == DB_ERETRY))
+		res = db_query(db, &ingest, 1, v);
+	if (res == NULL) {
+		if (db_error(db) == DB_ECHECK || (db_error(db) == DB_EOTHER &&
+		    too_deep(v[0], r->body.len, 1000)))
+			return reject_invalid(r);
+		rlog(r, LOG_ERR, "webhook: not stored, Meta will retry: %s",
+		    db_errmsg(db));
+		return reply_db_error(r);
+	}
+	for (i = 0; i < nitems(counts); i++)
+		if ((s = db_val(res, 0, (int)i)) == NULL ||
+		    str_to_i64(s, &n[i]) != 0)
+			n[i] = 0;
+	st = reply_counts(r, n);
+	poll_send_after_ingest(r, db_val(res, 0, COL_POLLS));
+	db_res_free(res);
+	return st;
+}
+
+/* The batched path for bodies of plain chat messages (ingest_batch.c);
+ * -1 when the body is the general path's after all. */
+static int
+ingest_batched(struct req *r, int *status)
+{
+	struct wh_body		b;
+	struct ingest_result	res;
+
+	if (wh_parse(buf_str(&r->body), r->body.len, &b) != WH_BATCH)
+		return -1;
+	if (test_hooks_poison(((FCGX_Request *)r->fcgi)->envp))
+		snprintf(b.msgs[0].ts, sizeof(b.msgs[0].ts), "poison");
+	ingest_batch_store(r->w->db, &b, &res);
+	wh_body_free(&b);
+	switch (res.outcome) {
+	case INGEST_GENERAL:
+		return -1;
+	case INGEST_RETRY:
+		rlog(r, LOG_ERR, "webhook: not stored, Meta will retry: %s",
+		    res.errmsg);
+		*status = res.err == DB_ERETRY ? reply_error(r, 503,
+		    "database_busy", "the database asked for a retry, retry "
+		    "later") : reply_error(r, 503, "database_unavailable",
+		    "the database is unavailable, retry later");
+		return 0;
+	case INGEST_STORED:
+		break;
+	}
+	*status = reply_counts(r, res.counts);
+	poll_send_after_ingest(r, res.polls);
+	free(res.polls);
+	return 0;
+}
+
+int
+webhook_receive(struct req *r)
+{
+	const char	*sig = req_header(r, "X-Hub-Signature-256");
 	int		 st;
 
 	/* Before reading the body: a request that cannot be Meta's costs
@@ -315,23 +388,7 @@ webhook_receive(struct req *r)
 		return reply_error(r, 400, "invalid_json",
 		    "the body is not JSON");
 	scrub_nul_escapes(&r->body);
-	v[0] = buf_str(&r->body);
-	res = db_query(db, &ingest, 1, v);
-	/* The connection may have died since our last request (a database
-	 * restart): reconnect and try once more. Ingestion is idempotent, so
-	 * this is safe even if the first attempt did commit. */
-	if (res == NULL && db_error(db) == DB_EUNAVAIL && db_ensure(db) == 0)
-		res = db_query(db, &ingest, 1, v);
-	if (res == NULL) {
-		if (db_error(db) == DB_ECHECK || (db_error(db) == DB_EOTHER &&
-		    too_deep(v[0], r->body.len, 1000)))
-			return reject_invalid(r);
-		rlog(r, LOG_ERR, "webhook: not stored, Meta will retry: %s",
-		    db_errmsg(db));
-		return reply_db_error(r);
-	}
-	st = reply_counts(r, res);
-	poll_send_after_ingest(r, db_val(res, 0, COL_POLLS));
-	db_res_free(res);
-	return st;
+	if (ingest_batched(r, &st) == 0)
+		return st;
+	return ingest_general(r);
 }

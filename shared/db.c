@@ -30,6 +30,26 @@ db_set_error_observer(void (*fn)(int))
 	error_observer = fn;
 }
 
+/* The one list of what a retry may cure, by SQLSTATE class: transaction
+ * rollback (deadlock, serialization), insufficient resources, object in
+ * use (lock not available), operator intervention, system and internal
+ * errors. SQL that catches errors re-raises the same classes
+ * (wa_sqlstate_retryable() in schema/functions). Anything else is about
+ * the data, and a retry would fail again. */
+static int
+retryable(const char *state)
+{
+	static const char *const classes[] = {
+		"08", "40", "53", "55", "57", "58", "XX",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strncmp(state, classes[i], 2) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 set_error(struct db *db, PGresult *res)
 {
@@ -54,6 +74,8 @@ set_error(struct db *db, PGresult *res)
 	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
 	    strcmp(state, "53300") == 0)
 		db->err = DB_EUNAVAIL;
+	else if (retryable(state))
+		db->err = DB_ERETRY;
 	else
 		db->err = DB_EOTHER;
 	if (error_observer != NULL)

@@ -21,6 +21,8 @@ enum db_err {
 	DB_EUNIQUE,		/* unique_violation */
 	DB_EFOREIGN,		/* foreign_key_violation */
 	DB_ECHECK,		/* check or not-null violation, bad input */
+	DB_ERETRY,		/* a retry may cure it (deadlock, serialization,
+				 * resources): answer 503, caller retries */
 	DB_EOTHER,
 };
 

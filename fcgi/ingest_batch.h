@@ -1,0 +1,44 @@
+/* fcgi/ingest_batch.h: group commit for webhook bodies the C parser took
+ * (shared/wh_parse.h). The threads of a responder process that are each
+ * holding such a body hand it to a common queue; one of them at a time
+ * stores everything queued in one transaction (wa_ingest_batch(), schema/
+ * functions/ingest_batch.sql) while the next bodies gather, and each
+ * thread answers Meta only once the batch holding its body has committed. */
+#ifndef WA_INGEST_BATCH_H
+#define WA_INGEST_BATCH_H
+
+#include <stdint.h>
+
+#include "db.h"
+
+struct wh_body;
+
+enum ingest_outcome {
+	INGEST_STORED,		/* committed: counts hold the summary */
+	INGEST_GENERAL,		/* not stored: give the body to the general
+				 * path (an unknown number, or a batch the
+				 * database refused) */
+	INGEST_RETRY,		/* not stored, a retry may cure it: 5xx */
+};
+
+/* The summary, in wa_webhook_ingest()'s order (fcgi/webhook.c). */
+#define INGEST_COUNTS	8
+
+struct ingest_result {
+	enum ingest_outcome	 outcome;
+	int64_t			 counts[INGEST_COUNTS];
+	char			*polls;	/* JSON array of polls to ask, or NULL:
+					 * the caller frees it */
+	enum db_err		 err;	/* INGEST_RETRY: why */
+	char			 errmsg[160];
+};
+
+/* Blocks until the body's batch has ended; db is the calling thread's own
+ * connection, used when this thread is the one that runs a batch. */
+void	ingest_batch_store(struct db *, struct wh_body *,
+	    struct ingest_result *);
+
+/* Bodies and batches stored since the process started (metrics, tests). */
+void	ingest_batch_stats(uint64_t *bodies, uint64_t *batches);
+
+#endif /* WA_INGEST_BATCH_H */
