@@ -34,6 +34,7 @@ export WA_HTTP_PORT=$BASE
 export WA_PUBLISH_PORT=$((BASE + 1))
 export WA_PG_PORT=$((BASE + 2))
 export WA_SIM_PORT=$((BASE + 3))
+export WA_METRICS_PORT=$((BASE + 4))
 CEIL_PORT=$((BASE + 10))
 GRAPH_PORT=$((BASE + 11))
 SLOW_PORT=$((BASE + 12))

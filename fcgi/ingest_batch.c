@@ -26,24 +26,26 @@
 #include "wh_parse.h"
 
 /* More per transaction would add latency without saving much: the fixed
- * costs are already shared 64 ways. */
-#define BATCH_MAX_MSGS	64
+ * costs are already shared 64 ways. A body has at most as many. */
+#define BATCH_MAX_MSGS	WH_BODY_MAX_MSGS
 
 enum col {
-	C_BODY, C_PNID, C_WAMID, C_FROM, C_NAME, C_TYPE, C_TEXT, C_MEDIA_ID,
+	C_PNID, C_WAMID, C_FROM, C_NAME, C_TYPE, C_TEXT, C_MEDIA_ID,
 	C_MEDIA_MIME, C_MEDIA_SHA256, C_MEDIA_FILENAME, C_CONTENT, C_CONTEXT,
 	C_FORWARDED, C_FREQ, C_TS, C_RAW, NCOLS
 };
 
 static const struct db_stmt store = { "ingest_batch",
-	"SELECT body, placed, messages, duplicates, events, polls"
-	" FROM wa_ingest_batch($1::int[], $2::text[], $3::text[], $4::text[],"
+	"SELECT new, more, polls, poll_of"
+	" FROM wa_ingest_batch($1::text[], $2::text[], $3::text[], $4::text[],"
 	" $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
-	" $10::text[], $11::text[], $12::jsonb[], $13::text[],"
-	" $14::boolean[], $15::boolean[], $16::bigint[], $17::jsonb[])" };
+	" $10::text[], $11::jsonb[], $12::text[], $13::boolean[],"
+	" $14::boolean[], $15::bigint[], $16::jsonb[])" };
 
-/* The result's columns. */
-enum { R_BODY, R_PLACED, R_MESSAGES, R_DUPLICATES, R_EVENTS, R_POLLS };
+/* The result's columns: per message, whether it was stored (-1 no tenant,
+ * 0 a duplicate, 1 stored) and how many events beyond its own it caused;
+ * the polls to ask and the message (1-based) each came from. */
+enum { R_NEW, R_MORE, R_POLLS, R_POLL_OF };
 /* Where they go in the summary (fcgi/webhook.c's order). */
 enum { S_MESSAGES = 0, S_DUPLICATES = 4, S_EVENTS = 5 };
 
@@ -63,15 +65,15 @@ static uint64_t		 n_bodies, n_batches;
 /* Takes the oldest queued jobs, up to BATCH_MAX_MSGS messages (at least
  * one job). Called with the lock held. */
 static struct job *
-take_batch(size_t *njobs)
+take_batch(size_t *njobs, size_t *nmsgs)
 {
 	struct job	*first = queue, **cut = &queue;
-	size_t		 msgs = 0;
 
 	*njobs = 0;
+	*nmsgs = 0;
 	while (*cut != NULL && (*njobs == 0 ||
-	    msgs + (*cut)->body->n <= BATCH_MAX_MSGS)) {
-		msgs += (*cut)->body->n;
+	    *nmsgs + (*cut)->body->n <= BATCH_MAX_MSGS)) {
+		*nmsgs += (*cut)->body->n;
 		(*njobs)++;
 		cut = &(*cut)->next;
 	}
@@ -82,11 +84,10 @@ take_batch(size_t *njobs)
 	return first;
 }
 
-/* One message's columns as text; num holds the digits of body. */
+/* One message's columns as text. */
 static void
-msg_values(const struct wh_msg *m, const char *num, const char *v[NCOLS])
+msg_values(const struct wh_msg *m, const char *v[NCOLS])
 {
-	v[C_BODY] = num;
 	v[C_PNID] = m->pnid;
 	v[C_WAMID] = m->wamid;
 	v[C_FROM] = m->from;
@@ -111,16 +112,14 @@ build_arrays(const struct job *jobs, struct buf cols[NCOLS])
 {
 	const struct job	*j;
 	const char		*v[NCOLS];
-	char			 num[16];
 	size_t			 i;
-	int			 c, body = 0;
+	int			 c;
 
 	for (c = 0; c < NCOLS; c++)
 		pg_array_begin(&cols[c]);
-	for (j = jobs; j != NULL; j = j->next, body++) {
-		snprintf(num, sizeof(num), "%d", body);
+	for (j = jobs; j != NULL; j = j->next) {
 		for (i = 0; i < j->body->n; i++) {
-			msg_values(&j->body->msgs[i], num, v);
+			msg_values(&j->body->msgs[i], v);
 			for (c = 0; c < NCOLS; c++)
 				pg_array_add(&cols[c], v[c]);
 		}
@@ -142,37 +141,68 @@ set_outcome(struct job *jobs, enum ingest_outcome o, struct db *db)
 	}
 }
 
-/* Each body's row of the result. */
-static void
-take_rows(struct job *jobs, struct db_res *res)
+/* The polls of messages [from, to) as a JSON array, or NULL. */
+static char *
+polls_of(const long long *poll, const long long *of, long npolls,
+    size_t from, size_t to)
 {
-	struct job	*j = jobs;
-	const char	*s;
-	int64_t		 v;
-	int		 row;
+	struct buf	b = BUF_INIT;
+	long		i;
 
-	for (row = 0; j != NULL; row++, j = j->next) {
-		memset(j->res->counts, 0, sizeof(j->res->counts));
-		s = db_val(res, row, R_PLACED);
-		if (row >= db_rows(res) || s == NULL || *s != 't') {
-			j->res->outcome = INGEST_GENERAL;
-			continue;
-		}
+	for (i = 0; i < npolls; i++)
+		if ((size_t)of[i] > from && (size_t)of[i] <= to)
+			buf_appendf(&b, "%s%lld", b.len == 0 ? "[" : ",",
+			    poll[i]);
+	if (b.len == 0)
+		return NULL;
+	buf_append(&b, "]", 1);
+	return buf_detach(&b);
+}
+
+/* Each body's summary, summed from its messages' rows; -1 when the
+ * result is not what the statement returns. */
+static int
+take_result(struct job *jobs, size_t nmsgs, struct db_res *res)
+{
+	long long	 new[BATCH_MAX_MSGS], more[BATCH_MAX_MSGS];
+	long long	 poll[BATCH_MAX_MSGS], of[BATCH_MAX_MSGS];
+	long		 npolls;
+	struct job	*j;
+	size_t		 i, at = 0;
+	int64_t		*c;
+
+	if (db_rows(res) != 1 ||
+	    pg_array_ints(db_val(res, 0, R_NEW), new, nitems(new)) !=
+	    (long)nmsgs ||
+	    pg_array_ints(db_val(res, 0, R_MORE), more, nitems(more)) !=
+	    (long)nmsgs)
+		return -1;
+	if (db_val(res, 0, R_POLLS) == NULL)
+		npolls = 0;
+	else if ((npolls = pg_array_ints(db_val(res, 0, R_POLLS), poll,
+	    nitems(poll))) < 0 || pg_array_ints(db_val(res, 0, R_POLL_OF),
+	    of, nitems(of)) != npolls)
+		return -1;
+	for (j = jobs; j != NULL; at += j->body->n, j = j->next) {
+		c = j->res->counts;
+		memset(c, 0, sizeof(j->res->counts));
 		j->res->outcome = INGEST_STORED;
-		if (str_to_i64(db_val(res, row, R_MESSAGES), &v) == 0)
-			j->res->counts[S_MESSAGES] = v;
-		if (str_to_i64(db_val(res, row, R_DUPLICATES), &v) == 0)
-			j->res->counts[S_DUPLICATES] = v;
-		if (str_to_i64(db_val(res, row, R_EVENTS), &v) == 0)
-			j->res->counts[S_EVENTS] = v;
-		if ((s = db_val(res, row, R_POLLS)) != NULL)
-			j->res->polls = xstrdup(s);
+		for (i = at; i < at + j->body->n; i++) {
+			if (new[i] < 0)
+				j->res->outcome = INGEST_GENERAL;
+			c[S_MESSAGES] += new[i] > 0;
+			c[S_DUPLICATES] += new[i] == 0;
+			c[S_EVENTS] += (new[i] > 0) + more[i];
+		}
+		j->res->polls = polls_of(poll, of, npolls, at,
+		    at + j->body->n);
 	}
+	return 0;
 }
 
 /* Stores a batch; every job's outcome is set. */
 static void
-run_batch(struct db *db, struct job *jobs, size_t njobs)
+run_batch(struct db *db, struct job *jobs, size_t njobs, size_t nmsgs)
 {
 	struct buf	 cols[NCOLS];
 	const char	*v[NCOLS];
@@ -194,9 +224,12 @@ run_batch(struct db *db, struct job *jobs, size_t njobs)
 		    db_error(db) != DB_ERETRY)
 			break;
 	}
-	if (res != NULL) {
-		take_rows(jobs, res);
+	if (res != NULL && take_result(jobs, nmsgs, res) == 0)
 		metrics_webhook_batch(njobs, 0);
+	else if (res != NULL) {
+		/* Committed, yet we cannot tell what: a retry is safe. */
+		log_err("ingest: unexpected result from wa_ingest_batch()");
+		set_outcome(jobs, INGEST_RETRY, db);
 	}
 	else if (db_error(db) == DB_EUNAVAIL || db_error(db) == DB_ERETRY)
 		set_outcome(jobs, INGEST_RETRY, db);
@@ -217,7 +250,7 @@ ingest_batch_store(struct db *db, struct wh_body *body,
     struct ingest_result *res)
 {
 	struct job	 self = { body, res, 0, NULL }, *batch, *j;
-	size_t		 njobs;
+	size_t		 njobs, nmsgs;
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&lock);
@@ -229,9 +262,9 @@ ingest_batch_store(struct db *db, struct wh_body *body,
 			continue;
 		}
 		leading = 1;
-		batch = take_batch(&njobs);
+		batch = take_batch(&njobs, &nmsgs);
 		pthread_mutex_unlock(&lock);
-		run_batch(db, batch, njobs);
+		run_batch(db, batch, njobs, nmsgs);
 		pthread_mutex_lock(&lock);
 		for (j = batch; j != NULL; j = j->next)
 			j->done = 1;

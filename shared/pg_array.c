@@ -3,6 +3,8 @@
  * same for every element type. */
 #include "pg_array.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -42,4 +44,29 @@ void
 pg_array_end(struct buf *b)
 {
 	buf_append(b, "}", 1);
+}
+
+long
+pg_array_ints(const char *s, long long *out, size_t max)
+{
+	char	*end;
+	size_t	 n = 0;
+
+	if (s == NULL || *s++ != '{')
+		return -1;
+	if (*s == '}')
+		return s[1] == '\0' ? 0 : -1;
+	for (;;) {
+		if (n == max)
+			return -1;
+		errno = 0;
+		out[n++] = strtoll(s, &end, 10);
+		if (end == s || errno != 0)
+			return -1;
+		s = end;
+		if (*s == '}')
+			return s[1] == '\0' ? (long)n : -1;
+		if (*s++ != ',')
+			return -1;
+	}
 }

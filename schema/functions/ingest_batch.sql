@@ -9,10 +9,9 @@
 -- reference this path must match (tests/e2e/test_webhook_equivalence.py).
 --
 -- The arrays are parallel, one element per message, in the order the
--- bodies arrived; p_body says which body of the batch a message came from
--- (0-based). Every message of a body has the same phone_number_id, so a
--- body is placed whole or not at all (an unknown number: the responder
--- gives that body to the general path, which logs it).
+-- bodies arrived. Every message of a body has the same phone_number_id,
+-- so a body is placed whole or not at all (an unknown number: the
+-- responder gives that body to the general path, which logs it).
 --
 -- Same rows, events and summary as the general path:
 --  * exactly once by UNIQUE (tenant_id, wamid): a message already stored
@@ -26,31 +25,36 @@
 --  * one message_incoming event per new message, in arrival order, then
 --    edits or deletions that were waiting for these messages, then polls.
 --
--- Returns one row per body of the batch: placed (its number has a
--- tenant), and the summary's counts plus the polls whose question the
--- responder must now send.
-CREATE OR REPLACE FUNCTION wa_ingest_batch(p_body int[], p_pnid text[],
+-- Returns, per message: new (-1 its number has no tenant, 0 a duplicate,
+-- 1 stored now) and more (events beyond its own message_incoming: edits
+-- that waited for it, polls); and the polls whose question the responder
+-- must now send, with the message each came from (poll_of). The
+-- responder sums these into each body's summary.
+--
+-- Plans: generic ones, made once per session, and never a sequential
+-- scan, whatever the statistics said when they were made. Measured
+-- (perf, 32 connections, batches of ~8): with PostgreSQL's default the
+-- array arguments made every call plan afresh (a third of the CPU), and a
+-- plan made while messages was small hashed the whole table on every
+-- batch. Every lookup here has its index, so no scan is ever the better
+-- plan once the tables hold data; the settings apply to what this calls
+-- too (foreign key checks, triggers).
+CREATE OR REPLACE FUNCTION wa_ingest_batch(p_pnid text[],
     p_wamid text[], p_from text[], p_name text[], p_type text[],
     p_text text[], p_media_id text[], p_media_mime text[],
     p_media_sha256 text[], p_media_filename text[], p_content jsonb[],
     p_context text[], p_forwarded boolean[], p_freq boolean[],
-    p_ts bigint[], p_raw jsonb[])
-RETURNS TABLE (body int, placed boolean, messages int, duplicates int,
-    events int, polls jsonb)
-LANGUAGE plpgsql AS $$
+    p_ts bigint[], p_raw jsonb[],
+    OUT new int[], OUT more int[], OUT polls bigint[], OUT poll_of int[])
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
-	v_nb	int := coalesce(p_body[cardinality(p_body)], -1) + 1;
 	v_pn	text[];		-- the numbers of the batch that have a tenant
 	v_tid	uuid[];		-- ... and their tenants
-	v_new	int[];		-- per message: 1 stored now, 0 duplicate
-	v_ids	bigint[];	-- the stored messages, in arrival order
-	v_id_body int[];	-- ... and the body each came in
-	v_placed int[];		-- the bodies whose number has a tenant
-	v_ub	int[];		-- waiting edits applied: body, events
-	v_ue	int[];
-	v_pb	int[];		-- polls: body, events, poll to ask
-	v_pe	int[];
-	v_pp	bigint[];
+	v_ids	bigint[];	-- the stored messages
+	v_ords	int[];		-- ... and their place in the batch
+	v_pending boolean;	-- edits or deletions were waiting for them
+	v_u	record;
 BEGIN
 	-- Tenants, each locked shared (in one order, so batches never wait
 	-- on each other here) before the statement below takes its
@@ -63,66 +67,59 @@ BEGIN
 	    pg_advisory_xact_lock_shared(wa_lock_key(t.id, 'updates'))
 	    FROM tenants t WHERE t.phone_number_id = ANY (p_pnid)
 	    ORDER BY t.id) t;
+	more := array_fill(0, ARRAY[cardinality(p_wamid)]);
 	IF v_pn IS NULL THEN
-		RETURN QUERY SELECT b, false, 0, 0, 0, NULL::jsonb
-		    FROM generate_series(0, v_nb - 1) b;
+		new := array_fill(-1, ARRAY[cardinality(p_wamid)]);
 		RETURN;
 	END IF;
-	SELECT s.new, s.ids, s.id_body INTO v_new, v_ids, v_id_body
-	FROM wa_ingest_batch_store(p_body, p_pnid, p_wamid, p_from, p_name,
-	    p_type, p_text, p_media_id, p_media_mime, p_media_sha256,
+	SELECT s.new, s.ids, s.ords, s.pending
+	INTO new, v_ids, v_ords, v_pending
+	FROM wa_ingest_batch_store(p_pnid, p_wamid, p_from, p_name, p_type,
+	    p_text, p_media_id, p_media_mime, p_media_sha256,
 	    p_media_filename, p_content, p_context, p_forwarded, p_freq,
 	    p_ts, p_raw, v_pn, v_tid) s;
-	SELECT array_agg(DISTINCT x.body) INTO v_placed
-	FROM unnest(p_body, p_pnid) x(body, pn) WHERE x.pn = ANY (v_pn);
-	IF cardinality(v_ids) > 0 THEN
-		-- Rare: each a statement only when there is something to do.
-		SELECT array_agg(x.body), array_agg(x.events) INTO v_ub, v_ue
-		FROM wa_ingest_batch_pending(v_ids, v_id_body) x;
-		IF coalesce(current_setting('wa.poll_msgs', true), '') <> ''
-		    THEN
-			SELECT array_agg(x.body), array_agg(x.events),
-			    array_agg(x.poll) INTO v_pb, v_pe, v_pp
-			FROM wa_ingest_batch_polls(v_ids, v_id_body) x;
-		END IF;
+	IF cardinality(v_ids) = 0 THEN
+		RETURN;
 	END IF;
-	RETURN QUERY
-	SELECT g.b, g.b = ANY (v_placed),
-	    coalesce(n.messages, 0), coalesce(n.duplicates, 0),
-	    coalesce(n.messages, 0) + coalesce((SELECT sum(u.e)::int
-		FROM unnest(v_ub, v_ue) u(b, e) WHERE u.b = g.b), 0) +
-		coalesce((SELECT sum(p.e)::int FROM unnest(v_pb, v_pe) p(b, e)
-		WHERE p.b = g.b), 0),
-	    (SELECT jsonb_agg(p.id ORDER BY p.id) FROM unnest(v_pb, v_pp)
-		p(b, id) WHERE p.b = g.b AND p.id IS NOT NULL)
-	FROM generate_series(0, v_nb - 1) g(b)
-	LEFT JOIN (SELECT x.body, sum(x.new)::int AS messages,
-		sum(1 - x.new)::int AS duplicates
-	    FROM unnest(p_body, v_new, p_pnid) x(body, new, pn)
-	    WHERE x.pn = ANY (v_pn) GROUP BY x.body) n ON n.body = g.b
-	ORDER BY g.b;
+	-- Rare: each a statement only when there is something to do.
+	IF v_pending THEN
+		FOR v_u IN SELECT * FROM wa_ingest_batch_pending(v_ids, v_ords)
+		    LOOP
+			more[v_u.ord] := more[v_u.ord] + v_u.events;
+		END LOOP;
+	END IF;
+	IF coalesce(current_setting('wa.poll_msgs', true), '') <> '' THEN
+		FOR v_u IN SELECT * FROM wa_ingest_batch_polls(v_ids, v_ords)
+		    LOOP
+			more[v_u.ord] := more[v_u.ord] + v_u.events;
+			IF v_u.poll IS NOT NULL THEN
+				polls := polls || v_u.poll;
+				poll_of := poll_of || v_u.ord;
+			END IF;
+		END LOOP;
+	END IF;
 END $$;
 
 -- The statement that does the work: contacts, messages, media, events.
 -- Returns, per message of the batch, 1 when it was stored now (0 for a
 -- duplicate or an unplaced one), and the ids of the stored rows.
-CREATE OR REPLACE FUNCTION wa_ingest_batch_store(p_body int[],
+CREATE OR REPLACE FUNCTION wa_ingest_batch_store(
     p_pnid text[], p_wamid text[], p_from text[], p_name text[],
     p_type text[], p_text text[], p_media_id text[], p_media_mime text[],
     p_media_sha256 text[], p_media_filename text[], p_content jsonb[],
     p_context text[], p_forwarded boolean[], p_freq boolean[],
     p_ts bigint[], p_raw jsonb[], p_pn text[], p_tid uuid[],
-    OUT new int[], OUT ids bigint[], OUT id_body int[])
+    OUT new int[], OUT ids bigint[], OUT ords int[], OUT pending boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_notified boolean;
 BEGIN
 	WITH i AS (
-		SELECT u.*, t.tid FROM unnest(p_body, p_pnid, p_wamid, p_from,
+		SELECT u.*, t.tid FROM unnest(p_pnid, p_wamid, p_from,
 		    p_name, p_type, p_text, p_media_id, p_media_mime,
 		    p_media_sha256, p_media_filename, p_content, p_context,
 		    p_forwarded, p_freq, p_ts, p_raw) WITH ORDINALITY AS
-		    u(body, pnid, wamid, wa, name, type, text, media_id,
+		    u(pnid, wamid, wa, name, type, text, media_id,
 		    media_mime, media_sha256, media_filename, content,
 		    context, forwarded, freq, ts, raw, ord)
 		JOIN unnest(p_pn, p_tid) AS t(pn, tid) ON t.pn = u.pnid
@@ -192,24 +189,27 @@ BEGIN
 		FROM m JOIN c ON (c.x).id = (m.y).contact_id
 		ORDER BY (m.y).id
 	)
-	-- A message twice in the batch is stored once, for its first copy.
-	SELECT array_agg(CASE WHEN s.id IS NOT NULL AND s.ord = (SELECT
-		min(j.ord) FROM i j WHERE j.tid = s.tid AND j.wamid = s.wamid)
-		THEN 1 ELSE 0 END ORDER BY s.ord),
-	    array_agg(s.id ORDER BY s.ord) FILTER (WHERE s.id IS NOT NULL AND
-		s.ord = (SELECT min(j.ord) FROM i j WHERE j.tid = s.tid AND
-		j.wamid = s.wamid)),
-	    array_agg(s.body ORDER BY s.ord) FILTER (WHERE s.id IS NOT NULL AND
-		s.ord = (SELECT min(j.ord) FROM i j WHERE j.tid = s.tid AND
-		j.wamid = s.wamid))
-	INTO new, ids, id_body
-	FROM (SELECT u.ord, u.body, i.tid, u.wamid, (m.y).id
-	    FROM unnest(p_body, p_wamid) WITH ORDINALITY u(body, wamid, ord)
+	-- Per message: -1 no tenant, 0 a duplicate (stored before, or
+	-- earlier in this batch), 1 stored now.
+	SELECT array_agg(CASE WHEN s.tid IS NULL THEN -1
+		WHEN s.id IS NOT NULL AND s.first THEN 1 ELSE 0 END
+		ORDER BY s.ord),
+	    coalesce(array_agg(s.id ORDER BY s.ord) FILTER (WHERE
+		s.id IS NOT NULL AND s.first), '{}'),
+	    coalesce(array_agg(s.ord ORDER BY s.ord) FILTER (WHERE
+		s.id IS NOT NULL AND s.first), '{}'),
+	    -- Edits or deletions that came first (a probe of a small partial
+	    -- index; the rows are read only when there are some).
+	    coalesce(bool_or(s.id IS NOT NULL AND EXISTS (SELECT 1
+		FROM message_updates u WHERE u.tenant_id = s.tid AND
+		u.target_wamid = s.wamid AND u.applied_at IS NULL)), false)
+	INTO new, ids, ords, pending
+	FROM (SELECT u.ord::int, i.tid, u.wamid, (m.y).id,
+		u.ord = min(u.ord) OVER (PARTITION BY i.tid, u.wamid) AS first
+	    FROM unnest(p_wamid) WITH ORDINALITY u(wamid, ord)
 	    LEFT JOIN i ON i.ord = u.ord
 	    LEFT JOIN m ON (m.y).tenant_id = i.tid AND
 		(m.y).wamid = u.wamid) s;
-	ids := coalesce(ids, '{}');
-	id_body := coalesce(id_body, '{}');
 	IF cardinality(ids) > 0 THEN
 		v_notified := wa_wake_relay();
 	END IF;
@@ -218,24 +218,20 @@ END $$;
 -- Edits and deletions that arrived before the messages just stored:
 -- applied now, their events counted to the body that brought the message.
 CREATE OR REPLACE FUNCTION wa_ingest_batch_pending(p_ids bigint[],
-    p_body int[])
-RETURNS TABLE (body int, events int)
+    p_ords int[])
+RETURNS TABLE (ord int, events int)
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_u	record;
-	v_n	int;
 BEGIN
-	FOR v_u IN SELECT u.id, x.body FROM unnest(p_ids, p_body) x(id, body)
+	FOR v_u IN SELECT u.id, x.ord FROM unnest(p_ids, p_ords) x(id, ord)
 	    JOIN messages m ON m.id = x.id
 	    JOIN message_updates u ON u.tenant_id = m.tenant_id AND
 		u.target_wamid = m.wamid AND u.applied_at IS NULL
 	    ORDER BY m.id, u.meta_ts, u.id LOOP
-		v_n := coalesce(wa_update_apply(v_u.id), 0);
-		IF v_n > 0 THEN
-			body := v_u.body;
-			events := v_n;
-			RETURN NEXT;
-		END IF;
+		ord := v_u.ord;
+		events := coalesce(wa_update_apply(v_u.id), 0);
+		RETURN NEXT;
 	END LOOP;
 END $$;
 
@@ -244,8 +240,8 @@ END $$;
 -- its events and question are counted to its body. A data error in a poll
 -- is logged and the messages still commit, as on the general path.
 CREATE OR REPLACE FUNCTION wa_ingest_batch_polls(p_ids bigint[],
-    p_body int[])
-RETURNS TABLE (body int, events int, poll bigint)
+    p_ords int[])
+RETURNS TABLE (ord int, events int, poll bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_noted	bigint[] := string_to_array(rtrim(current_setting(
@@ -257,7 +253,7 @@ DECLARE
 BEGIN
 	FOREACH v_id IN ARRAY (SELECT array_agg(n ORDER BY n)
 	    FROM unnest(v_noted) n) LOOP
-		body := p_body[array_position(p_ids, v_id)];
+		ord := p_ords[array_position(p_ids, v_id)];
 		v_text := set_config('wa.poll_msgs', v_id || ',', true);
 		BEGIN
 			v_r := wa_poll_ingested();
