@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "log.h"
@@ -25,12 +26,17 @@
 #include "util.h"
 #include "wh_parse.h"
 
+/* How long a batch about to start waits for bodies still being read and
+ * parsed by other threads: far less than a commit, and only while some
+ * are (a quiet server never waits). */
+#define LINGER_US	300
+
 /* More per transaction would add latency without saving much: the fixed
  * costs are already shared 64 ways. A body has at most as many. */
 #define BATCH_MAX_MSGS	WH_BODY_MAX_MSGS
 
 enum col {
-	C_PNID, C_WAMID, C_FROM, C_NAME, C_TYPE, C_TEXT, C_MEDIA_ID,
+	C_PNID, C_WAMID, C_FROM, C_UID, C_NAME, C_TYPE, C_TEXT, C_MEDIA_ID,
 	C_MEDIA_MIME, C_MEDIA_SHA256, C_MEDIA_FILENAME, C_CONTENT, C_CONTEXT,
 	C_FORWARDED, C_FREQ, C_TS, C_RAW, NCOLS
 };
@@ -39,8 +45,8 @@ static const struct db_stmt store = { "ingest_batch",
 	"SELECT new, more, polls, poll_of"
 	" FROM wa_ingest_batch($1::text[], $2::text[], $3::text[], $4::text[],"
 	" $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
-	" $10::text[], $11::jsonb[], $12::text[], $13::boolean[],"
-	" $14::boolean[], $15::bigint[], $16::jsonb[])" };
+	" $10::text[], $11::text[], $12::jsonb[], $13::text[],"
+	" $14::boolean[], $15::boolean[], $16::bigint[], $17::jsonb[])" };
 
 /* The result's columns: per message, whether it was stored (-1 no tenant,
  * 0 a duplicate, 1 stored) and how many events beyond its own it caused;
@@ -53,11 +59,17 @@ struct job {
 	struct wh_body		*body;
 	struct ingest_result	*res;
 	int			 done;
+	/* Its thread waits here: woken when its batch has ended, or when it
+	 * is first in the queue and nobody stores (it then leads). One per
+	 * job, so a batch's end wakes its own threads, not every thread. */
+	pthread_cond_t		 wake;
 	struct job		*next;
 };
 
 static pthread_mutex_t	lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	ended = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	queued = PTHREAD_COND_INITIALIZER;
+static int		 arriving;	/* announced, not yet queued */
+static size_t		 queued_msgs;
 static struct job	*queue, **queue_end = &queue;
 static int		 leading;	/* a batch is being stored */
 static uint64_t		 n_bodies, n_batches;
@@ -81,7 +93,59 @@ take_batch(size_t *njobs, size_t *nmsgs)
 	if (queue == NULL)
 		queue_end = &queue;
 	*cut = NULL;
+	queued_msgs -= *nmsgs;
 	return first;
+}
+
+/* Waits (lock held) while bodies are on their way and the batch has room,
+ * for at most LINGER_US. */
+static void
+linger(void)
+{
+	struct timespec	until;
+
+	if (arriving == 0 || queued_msgs >= BATCH_MAX_MSGS)
+		return;
+	/* The condition variable waits on the wall clock (its default). */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += LINGER_US * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (arriving > 0 && queued_msgs < BATCH_MAX_MSGS)
+		if (pthread_cond_timedwait(&queued, &lock, &until) != 0)
+			break;
+}
+
+void
+ingest_batch_announce(struct ingest_arrival *a)
+{
+	pthread_mutex_lock(&lock);
+	arriving++;
+	a->pending = 1;
+	pthread_mutex_unlock(&lock);
+}
+
+/* Called with the lock held. */
+static void
+arrived(struct ingest_arrival *a)
+{
+	if (a == NULL || !a->pending)
+		return;
+	a->pending = 0;
+	arriving--;
+	pthread_cond_signal(&queued);
+}
+
+void
+ingest_batch_gone(struct ingest_arrival *a)
+{
+	if (!a->pending)
+		return;
+	pthread_mutex_lock(&lock);
+	arrived(a);
+	pthread_mutex_unlock(&lock);
 }
 
 /* One message's columns as text. */
@@ -91,6 +155,7 @@ msg_values(const struct wh_msg *m, const char *v[NCOLS])
 	v[C_PNID] = m->pnid;
 	v[C_WAMID] = m->wamid;
 	v[C_FROM] = m->from;
+	v[C_UID] = m->user_id;
 	v[C_NAME] = m->name;
 	v[C_TYPE] = m->type;
 	v[C_TEXT] = m->text;
@@ -247,33 +312,43 @@ run_batch(struct db *db, struct job *jobs, size_t njobs, size_t nmsgs)
 
 void
 ingest_batch_store(struct db *db, struct wh_body *body,
-    struct ingest_result *res)
+    struct ingest_arrival *a, struct ingest_result *res)
 {
-	struct job	 self = { body, res, 0, NULL }, *batch, *j;
+	struct job	 self = { .body = body, .res = res }, *batch, *j;
 	size_t		 njobs, nmsgs;
 
 	memset(res, 0, sizeof(*res));
+	pthread_cond_init(&self.wake, NULL);
 	pthread_mutex_lock(&lock);
 	*queue_end = &self;
 	queue_end = &self.next;
+	queued_msgs += body->n;
+	arrived(a);
 	while (!self.done) {
 		if (leading) {
-			pthread_cond_wait(&ended, &lock);
+			pthread_cond_wait(&self.wake, &lock);
 			continue;
 		}
 		leading = 1;
+		linger();
 		batch = take_batch(&njobs, &nmsgs);
 		pthread_mutex_unlock(&lock);
 		run_batch(db, batch, njobs, nmsgs);
 		pthread_mutex_lock(&lock);
-		for (j = batch; j != NULL; j = j->next)
+		for (j = batch; j != NULL; j = j->next) {
 			j->done = 1;
+			if (j != &self)
+				pthread_cond_signal(&j->wake);
+		}
 		n_bodies += njobs;
 		n_batches++;
 		leading = 0;
-		pthread_cond_broadcast(&ended);
+		/* The oldest waiting body's thread leads the next batch. */
+		if (queue != NULL)
+			pthread_cond_signal(&queue->wake);
 	}
 	pthread_mutex_unlock(&lock);
+	pthread_cond_destroy(&self.wake);
 }
 
 void

@@ -33,10 +33,21 @@ struct ingest_result {
 	char			 errmsg[160];
 };
 
+/* A body on its way: a webhook request announces itself before it reads
+ * its body, so that a batch about to start waits a moment for it (at most
+ * INGEST_LINGER_US) rather than leave it for the next one. Each announce
+ * is matched by exactly one ingest_batch_store() or ingest_batch_gone(),
+ * which is a no-op after ingest_batch_store(). */
+struct ingest_arrival {
+	int	pending;
+};
+void	ingest_batch_announce(struct ingest_arrival *);
+void	ingest_batch_gone(struct ingest_arrival *);
+
 /* Blocks until the body's batch has ended; db is the calling thread's own
  * connection, used when this thread is the one that runs a batch. */
 void	ingest_batch_store(struct db *, struct wh_body *,
-	    struct ingest_result *);
+	    struct ingest_arrival *, struct ingest_result *);
 
 /* Bodies and batches stored since the process started (metrics, tests). */
 void	ingest_batch_stats(uint64_t *bodies, uint64_t *batches);

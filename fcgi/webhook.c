@@ -334,7 +334,7 @@ ingest_general(struct req *r)
 /* The batched path for bodies of plain chat messages (ingest_batch.c);
  * -1 when the body is the general path's after all. */
 static int
-ingest_batched(struct req *r, int *status)
+ingest_batched(struct req *r, struct ingest_arrival *a, int *status)
 {
 	struct wh_body		b;
 	struct ingest_result	res;
@@ -343,7 +343,7 @@ ingest_batched(struct req *r, int *status)
 		return -1;
 	if (test_hooks_poison(((FCGX_Request *)r->fcgi)->envp))
 		snprintf(b.msgs[0].ts, sizeof(b.msgs[0].ts), "poison");
-	ingest_batch_store(r->w->db, &b, &res);
+	ingest_batch_store(r->w->db, &b, a, &res);
 	wh_body_free(&b);
 	switch (res.outcome) {
 	case INGEST_GENERAL:
@@ -365,18 +365,14 @@ ingest_batched(struct req *r, int *status)
 	return 0;
 }
 
-int
-webhook_receive(struct req *r)
+/* The body, once its signature is known good, stored one way or the
+ * other. */
+static int
+receive(struct req *r, struct ingest_arrival *a)
 {
 	const char	*sig = req_header(r, "X-Hub-Signature-256");
 	int		 st;
 
-	/* Before reading the body: a request that cannot be Meta's costs
-	 * nothing more. */
-	if (sig == NULL || *sig == '\0')
-		return reject_signature(r, 401, "missing");
-	if (!sig_header_valid(sig))
-		return reject_signature(r, 403, "malformed");
 	if ((st = req_read_body(r, WEBHOOK_BODY_MAX)) != 0)
 		return st == 413 ? reply_error(r, 413, "payload_too_large",
 		    "body over %u bytes", WEBHOOK_BODY_MAX) :
@@ -388,7 +384,27 @@ webhook_receive(struct req *r)
 		return reply_error(r, 400, "invalid_json",
 		    "the body is not JSON");
 	scrub_nul_escapes(&r->body);
-	if (ingest_batched(r, &st) == 0)
+	if (ingest_batched(r, a, &st) == 0)
 		return st;
+	ingest_batch_gone(a);
 	return ingest_general(r);
+}
+
+int
+webhook_receive(struct req *r)
+{
+	struct ingest_arrival	 a;
+	const char		*sig = req_header(r, "X-Hub-Signature-256");
+	int			 st;
+
+	/* Before reading the body: a request that cannot be Meta's costs
+	 * nothing more. */
+	if (sig == NULL || *sig == '\0')
+		return reject_signature(r, 401, "missing");
+	if (!sig_header_valid(sig))
+		return reject_signature(r, 403, "malformed");
+	ingest_batch_announce(&a);
+	st = receive(r, &a);
+	ingest_batch_gone(&a);
+	return st;
 }

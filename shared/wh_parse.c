@@ -325,7 +325,8 @@ take_msg(struct json_object *m, const char *pnid, struct wh_msg *w)
 	memset(w, 0, sizeof(*w));
 	w->pnid = pnid;
 	if (!json_object_is_type(m, json_type_object) ||
-	    json_object_object_get_ex(m, "from_user_id", NULL) ||
+	    str_field(m, "from_user_id", &w->user_id) != 0 ||
+	    (w->user_id != NULL && strlen(w->user_id) > WH_FROM_MAX) ||
 	    str_field(m, "id", &w->wamid) != 0 || w->wamid == NULL ||
 	    strlen(w->wamid) > WH_ID_MAX ||
 	    str_field(m, "from", &w->from) != 0 || w->from == NULL ||
@@ -353,13 +354,16 @@ take_msg(struct json_object *m, const char *pnid, struct wh_msg *w)
 	return 0;
 }
 
-/* value.contacts[]: absent, null, or entries each naming (by wa_id alone,
- * no BSUID) a sender of this change, once. Sets each message's name. */
+/* value.contacts[]: absent, null, or entries each naming a sender of this
+ * change by wa_id (and BSUID, when it has one), once. Sets each message's
+ * name, and its BSUID when the message has none of its own. An entry whose
+ * BSUID is another sender's, or not the message's own, is the general
+ * path's: it matches senders by either. */
 static int
 take_contacts(struct json_object *value, struct wh_msg *w, size_t n)
 {
 	struct json_object	*cts, *ct, *prof;
-	const char		*wa, *name, *seen[WH_BODY_MAX_MSGS];
+	const char		*wa, *uid, *name, *seen[WH_BODY_MAX_MSGS];
 	size_t			 i, j, k, len;
 	int			 found;
 
@@ -372,8 +376,9 @@ take_contacts(struct json_object *value, struct wh_msg *w, size_t n)
 	for (i = 0; i < len; i++) {
 		ct = json_object_array_get_idx(cts, i);
 		if (!json_object_is_type(ct, json_type_object) ||
-		    json_object_object_get_ex(ct, "user_id", NULL) ||
-		    str_field(ct, "wa_id", &wa) != 0 || wa == NULL)
+		    str_field(ct, "user_id", &uid) != 0 ||
+		    str_field(ct, "wa_id", &wa) != 0 || wa == NULL ||
+		    (uid != NULL && strlen(uid) > WH_FROM_MAX))
 			return -1;
 		prof = NULL;
 		if (json_object_object_get_ex(ct, "profile", &prof) &&
@@ -386,11 +391,19 @@ take_contacts(struct json_object *value, struct wh_msg *w, size_t n)
 			if (strcmp(seen[k], wa) == 0)
 				return -1;	/* named twice */
 		seen[i] = wa;
-		for (j = 0, found = 0; j < n; j++)
-			if (strcmp(w[j].from, wa) == 0) {
-				w[j].name = name;
-				found = 1;
-			}
+		for (j = 0, found = 0; j < n; j++) {
+			if ((strcmp(w[j].from, wa) == 0) != (uid != NULL &&
+			    w[j].user_id != NULL &&
+			    strcmp(w[j].user_id, uid) == 0) &&
+			    uid != NULL && w[j].user_id != NULL)
+				return -1;	/* wa_id and BSUID disagree */
+			if (strcmp(w[j].from, wa) != 0)
+				continue;
+			w[j].name = name;
+			if (w[j].user_id == NULL)
+				w[j].user_id = uid;
+			found = 1;
+		}
 		if (!found)
 			return -1;	/* about someone else: general */
 	}

@@ -4,8 +4,9 @@
  * message, its `messages` columns already normalised as the general SQL
  * path (wa_msg_norm) would. Only bodies this can store exactly as the
  * general path would are taken; wh_parse() says which, and everything else
- * (statuses, reactions, edits, replies, BSUIDs, errors, other fields, any
- * shape or JSON it is not sure of) goes to the general path whole. */
+ * (statuses, reactions, edits, replies, senders known by BSUID alone,
+ * errors, other fields, any shape or JSON it is not sure of) goes to the
+ * general path whole. */
 #ifndef WA_WH_PARSE_H
 #define WA_WH_PARSE_H
 
@@ -19,6 +20,7 @@ struct wh_msg {
 	const char	*pnid;		/* metadata.phone_number_id */
 	const char	*wamid;
 	const char	*from;		/* the sender's phone (wa_id) */
+	const char	*user_id;	/* ... and BSUID, when Meta gives one */
 	const char	*name;		/* value.contacts[]'s profile name */
 	const char	*type;		/* ours: "voice", "unknown", or Meta's */
 	const char	*text;

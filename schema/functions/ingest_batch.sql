@@ -40,8 +40,8 @@
 -- plan once the tables hold data; the settings apply to what this calls
 -- too (foreign key checks, triggers).
 CREATE OR REPLACE FUNCTION wa_ingest_batch(p_pnid text[],
-    p_wamid text[], p_from text[], p_name text[], p_type text[],
-    p_text text[], p_media_id text[], p_media_mime text[],
+    p_wamid text[], p_from text[], p_uid text[], p_name text[],
+    p_type text[], p_text text[], p_media_id text[], p_media_mime text[],
     p_media_sha256 text[], p_media_filename text[], p_content jsonb[],
     p_context text[], p_forwarded boolean[], p_freq boolean[],
     p_ts bigint[], p_raw jsonb[],
@@ -74,7 +74,8 @@ BEGIN
 	END IF;
 	SELECT s.new, s.ids, s.ords, s.pending
 	INTO new, v_ids, v_ords, v_pending
-	FROM wa_ingest_batch_store(p_pnid, p_wamid, p_from, p_name, p_type,
+	FROM wa_ingest_batch_store(p_pnid, p_wamid, p_from, p_uid, p_name,
+	    p_type,
 	    p_text, p_media_id, p_media_mime, p_media_sha256,
 	    p_media_filename, p_content, p_context, p_forwarded, p_freq,
 	    p_ts, p_raw, v_pn, v_tid) s;
@@ -104,7 +105,8 @@ END $$;
 -- Returns, per message of the batch, 1 when it was stored now (0 for a
 -- duplicate or an unplaced one), and the ids of the stored rows.
 CREATE OR REPLACE FUNCTION wa_ingest_batch_store(
-    p_pnid text[], p_wamid text[], p_from text[], p_name text[],
+    p_pnid text[], p_wamid text[], p_from text[], p_uid text[],
+    p_name text[],
     p_type text[], p_text text[], p_media_id text[], p_media_mime text[],
     p_media_sha256 text[], p_media_filename text[], p_content jsonb[],
     p_context text[], p_forwarded boolean[], p_freq boolean[],
@@ -115,11 +117,11 @@ DECLARE
 	v_notified boolean;
 BEGIN
 	WITH i AS (
-		SELECT u.*, t.tid FROM unnest(p_pnid, p_wamid, p_from,
+		SELECT u.*, t.tid FROM unnest(p_pnid, p_wamid, p_from, p_uid,
 		    p_name, p_type, p_text, p_media_id, p_media_mime,
 		    p_media_sha256, p_media_filename, p_content, p_context,
 		    p_forwarded, p_freq, p_ts, p_raw) WITH ORDINALITY AS
-		    u(pnid, wamid, wa, name, type, text, media_id,
+		    u(pnid, wamid, wa, uid, name, type, text, media_id,
 		    media_mime, media_sha256, media_filename, content,
 		    context, forwarded, freq, ts, raw, ord)
 		JOIN unnest(p_pn, p_tid) AS t(pn, tid) ON t.pn = u.pnid
@@ -130,6 +132,8 @@ BEGIN
 		    WHERE o.tenant_id = i.tid AND o.wamid = i.wamid)
 	), senders AS (
 		SELECT i.tid, i.wa,
+		    (array_agg(i.uid ORDER BY i.ord)
+			FILTER (WHERE i.uid IS NOT NULL))[1] AS uid,
 		    (array_agg(i.name ORDER BY i.ord DESC)
 			FILTER (WHERE i.name IS NOT NULL))[1] AS name,
 		    bool_or(f.ord IS NOT NULL) AS has_new,
@@ -138,18 +142,27 @@ BEGIN
 		FROM i LEFT JOIN fresh f ON f.ord = i.ord
 		GROUP BY i.tid, i.wa
 	), renamed AS (
-		-- A duplicate's profile name, as the general path applies it.
-		UPDATE contacts c SET name = s.name FROM senders s
-		WHERE NOT s.has_new AND s.name IS NOT NULL AND
-		    c.tenant_id = s.tid AND c.wa_id = s.wa AND
-		    c.name IS DISTINCT FROM s.name
+		-- A duplicate's profile name and BSUID, as the general path
+		-- applies them.
+		UPDATE contacts c SET name = coalesce(s.name, c.name),
+		    user_id = coalesce(c.user_id, s.uid)
+		FROM senders s
+		WHERE NOT s.has_new AND c.tenant_id = s.tid AND
+		    c.wa_id = s.wa AND (c.name IS DISTINCT FROM
+		    coalesce(s.name, c.name) OR (c.user_id IS NULL AND
+		    s.uid IS NOT NULL))
 	), c AS (
-		INSERT INTO contacts AS x (tenant_id, wa_id, name,
+		-- A BSUID another contact already has (one known by BSUID
+		-- alone, say) breaks contacts_tenant_user_id here: the batch
+		-- is then undone and each body stored by the general path,
+		-- which resolves such contacts one by one.
+		INSERT INTO contacts AS x (tenant_id, wa_id, user_id, name,
 		    last_inbound_at)
-		SELECT s.tid, s.wa, s.name, s.inbound FROM senders s
+		SELECT s.tid, s.wa, s.uid, s.name, s.inbound FROM senders s
 		WHERE s.has_new ORDER BY s.tid, s.wa
 		ON CONFLICT (tenant_id, wa_id) WHERE wa_id IS NOT NULL
 		DO UPDATE SET name = coalesce(excluded.name, x.name),
+		    user_id = coalesce(x.user_id, excluded.user_id),
 		    last_inbound_at = greatest(x.last_inbound_at,
 			excluded.last_inbound_at),
 		    last_activity_at = greatest(x.last_activity_at, now())

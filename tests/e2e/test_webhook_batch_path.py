@@ -208,6 +208,12 @@ def other_shapes(t):
     other_contact["entry"][0]["changes"][0]["value"]["contacts"][0][
         "wa_id"] = "1999"
     bsuid = body_for(t, dict(msg, from_user_id="US.123"))
+    del bsuid["entry"][0]["changes"][0]["value"]["messages"][0]["from"]
+    bsuid["entry"][0]["changes"][0]["value"]["contacts"][0] = {
+        "profile": {"name": "Ada"}, "user_id": "US.123"}
+    two_bsuids = body_for(t, dict(msg, from_user_id="US.123"))
+    two_bsuids["entry"][0]["changes"][0]["value"]["contacts"][0][
+        "user_id"] = "US.456"
     other_number = body_for(t, msg)
     other_number["entry"].append(copy.deepcopy(other_number["entry"][0]))
     other_number["entry"][1]["changes"][0]["value"]["metadata"][
@@ -219,7 +225,8 @@ def other_shapes(t):
         "statuses key": status,
         "contact of someone else": other_contact,
         "named twice": named_twice,
-        "BSUID": bsuid,
+        "BSUID alone": bsuid,
+        "two BSUIDs for one sender": two_bsuids,
         "two numbers": other_number,
         "not JSON as PostgreSQL reads it": json.dumps(body_for(t, msg)).replace(
             '"hello there"', '"\\ud800"').encode(),
@@ -242,7 +249,8 @@ def other_shapes(t):
     }
 
 
-SHAPES = ["statuses key", "contact of someone else", "named twice", "BSUID",
+SHAPES = ["statuses key", "contact of someone else", "named twice",
+          "BSUID alone", "two BSUIDs for one sender",
           "two numbers", "not JSON as PostgreSQL reads it",
           "an integer beyond 64 bits", "a numeric timestamp with a fraction",
           "a caption that is not a string", "a long media id",
@@ -260,6 +268,70 @@ def test_other_shapes_take_the_general_path(stack, twins, shape):
     assert r.status_code == (400 if shape == "not JSON as PostgreSQL reads it"
                              else 200), r.text
     assert batched_total(stack)[0] == before
+
+
+def bsuid_body(tenant, msg, uid, in_contacts=True, name="Ada"):
+    b = body_for(tenant, dict(msg, from_user_id=uid), name=name)
+    if in_contacts:
+        b["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"] = uid
+    return b
+
+
+def test_senders_with_a_bsuid_are_batched_like_the_general_path(
+        stack, twins):
+    """Meta sends BSUIDs with every message since April 2026: a new
+    contact takes it, a contact known by phone learns it, and a second
+    message changes nothing more."""
+    t, g = twins
+    frm, uid = sender(), "US.%d" % time.time_ns()
+    known = dict(CASES["text"], **{"from": frm, "id": new_wamid(),
+                                   "timestamp": str(int(time.time()) - 9)})
+    assert post_batched(stack, body_for(t, known)) == \
+        ingest_general(stack, body_for(g, known))
+    for k, in_contacts in enumerate([True, False, True]):
+        msg = dict(CASES["text"], **{"from": frm, "id": new_wamid(),
+                                     "timestamp": str(int(time.time()) - k)})
+        assert post_batched(stack, bsuid_body(t, msg, uid, in_contacts)) \
+            == ingest_general(stack, bsuid_body(g, msg, uid, in_contacts))
+        assert stored(stack, t, msg["id"]) == stored(stack, g, msg["id"])
+    assert contact_row(stack, t, frm)["user_id"] == uid
+    fresh, fuid = sender() + "5", "US.%d" % time.time_ns()
+    msg = dict(CASES["text"], **{"from": fresh, "id": new_wamid(),
+                                 "timestamp": str(int(time.time()))})
+    assert post_batched(stack, bsuid_body(t, msg, fuid)) == \
+        ingest_general(stack, bsuid_body(g, msg, fuid))
+    assert stored(stack, t, msg["id"]) == stored(stack, g, msg["id"])
+    assert contact_row(stack, t, fresh)["user_id"] == fuid
+
+
+def test_a_contact_known_by_bsuid_alone_gets_its_phone_through_the_general_path(
+        stack, twins):
+    """A contact first seen by BSUID alone (a username user), then with
+    its phone: the batch cannot store that (the BSUID is taken), is undone,
+    and the general path gives the phone to that contact."""
+    t, g = twins
+    frm, uid = sender(), "US.%d" % time.time_ns()
+    first = dict(CASES["text"], **{"id": new_wamid(), "from_user_id": uid,
+                                   "timestamp": str(int(time.time()) - 5)})
+
+    def alone(tenant):
+        b = tenant.webhook(tenant.webhook_value(messages=[first], contacts=[
+            {"profile": {"name": "Una"}, "user_id": uid}]))
+        return b
+
+    assert post_batched(stack, alone(t), batched=False) == \
+        ingest_general(stack, alone(g))
+    refused0 = batched_total(stack)[2]
+    msg = dict(CASES["text"], **{"from": frm, "id": new_wamid(),
+                                 "timestamp": str(int(time.time()))})
+    assert post(stack, bsuid_body(t, msg, uid)) == \
+        ingest_general(stack, bsuid_body(g, msg, uid))
+    assert batched_total(stack)[2] == refused0 + 1
+    assert stored(stack, t, msg["id"]) == stored(stack, g, msg["id"])
+    row = contact_row(stack, t, frm)
+    assert row["user_id"] == uid and row["name"] == "Una"
+    assert stack.query("SELECT count(*) AS n FROM contacts WHERE tenant_id"
+                       " = %s AND user_id = %s", t.id, uid)[0]["n"] == 1
 
 
 def test_many_messages_and_entries_of_one_number_are_one_body(stack, twins):
