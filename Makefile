@@ -183,7 +183,9 @@ fuzz: build/fuzz/fuzz_multipart build/fuzz/fuzz_relay_reply
 	$(call fuzz-run,multipart,$(FUZZ_MULTIPART_SECONDS))
 	$(call fuzz-run,relay_reply,$(FUZZ_RELAY_SECONDS))
 
-bench: deps
+# deps.sh --bench: also the seed stack's packages, when ../shared/peer exists.
+bench:
+	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory FLAVOR=release build bin/wa-bench \
 	    $(PUSH_BUILD)
 	@bench/run.sh

@@ -6,8 +6,9 @@
  *                   requests/s); a fixed request, or signed unique webhooks
  *                   (-W). Prints one JSON object: counts, rate, latency.
  *   wa-bench ws     -S WebSocket subscribers on one channel, then webhooks at
- *                   a fixed rate: POST->frame latency, frames lost and
- *                   duplicated, per subscriber and unique id.
+ *                   a fixed rate (-r), or closed loop without -r: POST->frame
+ *                   latency, frames lost and duplicated, per subscriber and
+ *                   unique id, and gaps in the frames' own ids.
  *   wa-bench graph  a canned Graph API that answers every request after -D
  *                   milliseconds (Meta's latency), one thread per connection.
  *
@@ -41,6 +42,8 @@
 #define HDR_MAX		16
 #define THREADS_MAX	16
 #define DRAIN_MAX_S	60	/* ws: the longest wait for late frames */
+#define PER_S_MAX	3600	/* answers counted per second of the run */
+#define CLOSED_MAX_RPS	100000	/* ws closed loop: ids allowed per second */
 
 struct opts {
 	int		 port;
@@ -59,6 +62,7 @@ struct opts {
 	char		*wh_secret, *wh_pnid, *wh_display, *wh_waba, *wh_prefix;
 	int		 contacts;
 	const char	*acked_file;
+	const char	*seen_file;	/* -F: ids every subscriber got */
 	/* ws */
 	int		 subs;
 	const char	*ws_path;
@@ -78,6 +82,9 @@ static atomic_int	stopping;
 static int64_t		t_start, t_end;
 static _Atomic int64_t	*sent_at;	/* per index, ns; ws correlation */
 static long		 idx_cap;
+/* Answers per second since the start: a run that starts slow (plans made
+ * on an empty table, cold caches) shows in its first seconds. */
+static atomic_long	 done_per_s[PER_S_MAX];
 
 static int64_t
 now_ns(void)
@@ -176,7 +183,9 @@ tcp_connect(int port, int nonblock)
 /* --- requests ---------------------------------------------------------- */
 
 /* A text-message webhook whose wamid ends in idx; several contacts, so the
- * contact upserts do not all queue on one row lock. */
+ * contact upserts do not all queue on one row lock. The contact carries a
+ * business-scoped user id beside its wa_id, as Meta's current webhooks do
+ * (and as pywa, which the seed stack parses with, requires). */
 static size_t
 webhook_body(char *out, size_t cap, long idx)
 {
@@ -188,11 +197,12 @@ webhook_body(char *out, size_t cap, long idx)
 	    "\"changes\":[{\"value\":{\"messaging_product\":\"whatsapp\","
 	    "\"metadata\":{\"display_phone_number\":\"%s\",\"phone_number_id\":"
 	    "\"%s\"},\"contacts\":[{\"profile\":{\"name\":\"Bench %ld\"},"
-	    "\"wa_id\":\"1999%07ld\"}],\"messages\":[{\"from\":\"1999%07ld\","
+	    "\"wa_id\":\"1999%07ld\",\"user_id\":\"US.1349120865%09ld\"}],"
+	    "\"messages\":[{\"from\":\"1999%07ld\","
 	    "\"id\":\"wamid.%s%ld\",\"timestamp\":\"%ld\",\"text\":{\"body\":"
 	    "\"benchmark message %ld\"},\"type\":\"text\"}]},\"field\":"
 	    "\"messages\"}]}]}",
-	    o.wh_waba, o.wh_display, o.wh_pnid, c, c, c, o.wh_prefix, idx,
+	    o.wh_waba, o.wh_display, o.wh_pnid, c, c, c, c, o.wh_prefix, idx,
 	    (long)time(NULL), idx);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
@@ -441,6 +451,8 @@ conn_done(struct worker *w, struct conn *c, int status)
 
 	vec_push(&w->lat, (uint32_t)((t - c->t0) / 1000));
 	w->last_done = t;
+	if ((t - t_start) / 1000000000 < PER_S_MAX)
+		atomic_fetch_add(&done_per_s[(t - t_start) / 1000000000], 1);
 	if (status >= 100 && status < 600)
 		w->status_hist[status / 100]++;
 	if (status / 100 == 2) {
@@ -692,6 +704,19 @@ run_workers(struct result *r)
 }
 
 static void
+print_per_s(const struct result *r, FILE *f)
+{
+	long	i, n = (long)r->elapsed + (r->elapsed > (long)r->elapsed);
+
+	if (n > PER_S_MAX)
+		n = PER_S_MAX;
+	fprintf(f, ",\"per_s\":[");
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%ld", i ? "," : "", atomic_load(&done_per_s[i]));
+	fprintf(f, "]");
+}
+
+static void
 print_result(const struct result *r, FILE *f)
 {
 	fprintf(f, "\"sent\":%ld,\"ok\":%ld,\"non2xx\":%ld,\"errors\":%ld,"
@@ -703,6 +728,7 @@ print_result(const struct result *r, FILE *f)
 	    r->status_hist[2], r->status_hist[3], r->status_hist[4],
 	    r->status_hist[5], r->reconnects, r->late, r->elapsed, r->rps,
 	    r->p50, r->p90, r->p99, r->max, r->cpu);
+	print_per_s(r, f);
 }
 
 static void
@@ -723,10 +749,11 @@ write_acked(const struct result *r)
 /* --- WebSocket subscribers ---------------------------------------------- */
 
 struct sub {
-	int	 fd;
-	char	*buf;
-	size_t	 len;
-	long	 frames, other;
+	int		 fd;
+	char		*buf;
+	size_t		 len;
+	long		 frames, other;
+	long long	 last_id;	/* the last frame's "id" (per tenant) */
 };
 
 static struct sub	*subs;
@@ -736,6 +763,9 @@ static struct vec	 ws_lat;	/* us, first copy of each frame */
  * relay falling behind shows as a later half slower than the first. */
 static struct vec	 ws_lat_half[2];
 static long		 ws_frames, ws_dups, ws_unknown;
+/* Frames whose "id" was not the previous frame's + 1, on any subscriber:
+ * the per-tenant numbering seen from the browser's side. */
+static long		 ws_id_gaps;
 static int64_t		 ws_last_frame;
 
 static int
@@ -793,6 +823,30 @@ ws_open(struct sub *s)
 	return 0;
 }
 
+/* Frames start {"id":N,...} (wa_event_frame): a jump in N is an event the
+ * subscriber never got. Frames of other shapes are not counted. */
+static void
+ws_frame_id(struct sub *s, const char *p, size_t n)
+{
+	static const char	pfx[] = "{\"id\":";
+	char			 num[24];
+	long long		 id;
+	size_t			 k = sizeof(pfx) - 1, i;
+
+	if (n <= k || memcmp(p, pfx, k) != 0)
+		return;
+	for (i = 0; i < sizeof(num) - 1 && k + i < n &&
+	    isdigit((unsigned char)p[k + i]); i++)
+		num[i] = p[k + i];
+	if (i == 0)
+		return;
+	num[i] = '\0';
+	id = strtoll(num, NULL, 10);
+	if (s->last_id > 0 && id != s->last_id + 1)
+		ws_id_gaps++;
+	s->last_id = id;
+}
+
 static void
 ws_frame(int si, const char *p, size_t n, int64_t t)
 {
@@ -805,6 +859,7 @@ ws_frame(int si, const char *p, size_t n, int64_t t)
 	ws_frames++;
 	ws_last_frame = t;
 	subs[si].frames++;
+	ws_frame_id(&subs[si], p, n);
 	if (o.ws_event != NULL && memmem(p, n, o.ws_event,
 	    strlen(o.ws_event)) == NULL) {
 		subs[si].other++;
@@ -826,8 +881,8 @@ ws_frame(int si, const char *p, size_t n, int64_t t)
 		return;
 	}
 	vec_push(&ws_lat, (uint32_t)((t - sent_at[idx]) / 1000));
-	vec_push(&ws_lat_half[idx >= o.max_req / 2],
-	    (uint32_t)((t - sent_at[idx]) / 1000));
+	vec_push(&ws_lat_half[sent_at[idx] - t_start >=
+	    (int64_t)(o.duration * 5e8)], (uint32_t)((t - sent_at[idx]) / 1000));
 }
 
 /* Parses whole frames from s->buf; returns -1 when the server closed. */
@@ -922,6 +977,28 @@ ws_reader(void *arg)
 	return NULL;
 }
 
+/* -F: the webhooks' wamids every subscriber received, one a line. */
+static void
+write_seen(void)
+{
+	FILE	*f;
+	long	 idx;
+	int	 si;
+
+	if (o.seen_file == NULL)
+		return;
+	if ((f = fopen(o.seen_file, "w")) == NULL)
+		die("cannot write %s", o.seen_file);
+	for (idx = 0; idx < idx_cap; idx++) {
+		for (si = 0; si < o.subs; si++)
+			if (seen[(size_t)si * idx_cap + idx] == 0)
+				break;
+		if (si == o.subs)
+			fprintf(f, "wamid.%s%ld\n", o.wh_prefix, idx);
+	}
+	fclose(f);
+}
+
 static int
 cmd_ws(void)
 {
@@ -933,13 +1010,17 @@ cmd_ws(void)
 	int64_t		 t, t_new;
 	size_t		 last_n;
 
-	if (o.subs <= 0 || o.ws_path == NULL || o.wh_secret == NULL ||
-	    o.rate <= 0)
-		die("ws needs -S, -P, -W and -r%s", "");
+	if (o.subs <= 0 || o.ws_path == NULL || o.wh_secret == NULL)
+		die("ws needs -S, -P and -W%s", "");
 	if (o.ws_port == 0)
 		o.ws_port = o.port;
-	idx_cap = (long)(o.rate * o.duration) + 1000;
-	o.max_req = (long)(o.rate * o.duration);
+	/* Open loop: rate x duration webhooks. Closed loop: as many as
+	 * answers come, up to a bound the id tables are sized for. */
+	if (o.rate > 0)
+		o.max_req = (long)(o.rate * o.duration);
+	else if (o.max_req <= 0)
+		o.max_req = (long)(CLOSED_MAX_RPS * o.duration);
+	idx_cap = o.max_req + 1000;
 	sent_at = xmalloc((size_t)idx_cap * sizeof(*sent_at));
 	seen = xmalloc((size_t)o.subs * (size_t)idx_cap);
 	subs = xmalloc((size_t)o.subs * sizeof(*subs));
@@ -986,15 +1067,18 @@ cmd_ws(void)
 	    "\"lost\":%ld,\"duplicated\":%ld,\"unknown\":%ld,"
 	    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
 	    "\"p99_first_half_ms\":%.3f,\"p99_second_half_ms\":%.3f,"
-	    "\"client_cpu_s\":%.3f}\n", ws_frames, r.ok * (long)o.subs,
-	    ws_lat.n, lost, ws_dups, ws_unknown, pct(&ws_lat, 50) / 1000.0,
+	    "\"id_gaps\":%ld,\"client_cpu_s\":%.3f}\n", ws_frames,
+	    r.ok * (long)o.subs, ws_lat.n, lost, ws_dups, ws_unknown,
+	    pct(&ws_lat, 50) / 1000.0,
 	    pct(&ws_lat, 99) / 1000.0,
 	    ws_lat.n ? ws_lat.v[ws_lat.n - 1] / 1000.0 : 0,
 	    pct(&ws_lat_half[0], 99) / 1000.0,
-	    pct(&ws_lat_half[1], 99) / 1000.0, cpu_seconds() - cpu0);
+	    pct(&ws_lat_half[1], 99) / 1000.0, ws_id_gaps,
+	    cpu_seconds() - cpu0);
 	for (i = 0; i < o.subs; i++)
 		close(subs[i].fd);
 	write_acked(&r);
+	write_seen();
 	return 0;
 }
 
@@ -1144,8 +1228,8 @@ usage(void)
 	    "           [-d SECS] [-r RATE] [-n MAX]\n"
 	    "           [-W secret:pnid:display:waba:prefix [-C CONTACTS]"
 	    " [-A ACKED]]\n"
-	    "       wa-bench ws (load options, with -W and -r) -S SUBS -P PATH"
-	    " [-K SESSION_JWT] [-E EVENT]\n"
+	    "       wa-bench ws (load options, with -W) -S SUBS -P PATH"
+	    " [-K SESSION_JWT] [-E EVENT] [-F SEEN]\n"
 	    "       wa-bench graph -p PORT [-D DELAY_MS]\n");
 	exit(2);
 }
@@ -1163,7 +1247,7 @@ main(int argc, char **argv)
 	argc--;
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "p:m:u:H:b:B:c:t:d:r:n:W:C:A:S:P:K:E:D:"
-	    "X:")) != -1) {
+	    "X:F:")) != -1) {
 		switch (ch) {
 		case 'p': o.port = atoi(optarg); break;
 		case 'm': o.method = optarg; break;
@@ -1205,6 +1289,7 @@ main(int argc, char **argv)
 		case 'E': o.ws_event = optarg; break;
 		case 'D': graph_delay_ms = atoi(optarg); break;
 		case 'X': o.drain = atof(optarg); break;
+		case 'F': o.seen_file = optarg; break;
 		default: usage();
 		}
 	}

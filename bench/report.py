@@ -101,6 +101,182 @@ def markdown(path):
             r["target"]))
 
 
+def median(xs):
+    xs = sorted(x for x in xs if isinstance(x, (int, float)))
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def dup_rows(r):
+    db = r.get("db", {})
+    return db.get("rows", 0) - db.get("distinct_rows", 0)
+
+
+def publish_text(r):
+    """The publish checks of one ingest run: yes, or what went wrong."""
+    g, ws = r.get("publish", {}), r.get("ws", {})
+    if "error" in g:
+        return "NO: the check failed: " + g["error"][:80]
+    if r.get("published_without_gaps"):
+        return "yes"
+    return ("NO: %d stored, %d without event, %d unnumbered, %d seq gaps; "
+            "subscriber: %s not received, %d lost, %d id gaps; API: %s "
+            "missing, %s id gaps" % (
+                g.get("stored", 0), g.get("without_event", 0),
+                g.get("events_unnumbered", 0), g.get("tenant_seq_gaps", 0),
+                g.get("not_at_subscriber"), ws.get("lost", 0),
+                ws.get("id_gaps", 0), g.get("not_in_api"),
+                g.get("api_id_gaps")))
+
+
+def scans_text(r):
+    """Sequential scans per table during a run (approximate)."""
+    sc = r.get("scans") or {}
+    return ", ".join("%s %d" % (k, sc[k]["seq_scan"])
+                     for k in ("messages", "contacts", "events") if k in sc)
+
+
+def run_rows(t, s, r, base=None, base_name="", target="", rate=True):
+    """The figures every ingest run has, compactly: rate (beside base when
+    given), latency, exactly once, published without gaps, scans."""
+    if "error" in r:
+        t.skip(s, r["error"][:100])
+        return
+    if not rate:
+        pass
+    elif base is not None:
+        t.add(s, "webhooks/s vs %s" % base_name, r["rps"], base,
+              ratio(r["rps"], base), target)
+    else:
+        t.add(s, "webhooks/s (32 conns, 1 subscriber)", r["rps"])
+    t.add(s, "p50 / p99 ms", "%.2f / %.2f" % (r["p50_ms"], r["p99_ms"]),
+          target="p99 <= 10")
+    t.add(s, "rows missing / duplicated (%d acked)" % r["db"]["acked"],
+          "%d / %d" % (r["db"]["missing"], dup_rows(r)), target="0 / 0")
+    t.add(s, "published: numbered gap-free, at the subscriber, in the API",
+          publish_text(r), target="yes")
+    t.add(s, "seq scans during the run (messages, contacts, events)",
+          scans_text(r), target="none per webhook")
+
+
+def cpu_rows(t, s, r):
+    cpu = r["cpu_us_per_webhook"]
+    t.add(s, "CPU us/webhook responder", cpu["responder"], target="<= 30")
+    t.add(s, "CPU us/webhook nginx", cpu["nginx"])
+    t.add(s, "CPU us/webhook PostgreSQL", cpu["postgres"], target="<= 150")
+    t.add(s, "CPU us/webhook total server (responder + nginx + PostgreSQL)",
+          cpu["total"], target="<= 300")
+    if "pushd" in cpu:
+        t.add(s, "CPU us/webhook wa-pushd (apart)", cpu["pushd"])
+
+
+def peer_rows(t, pe):
+    """Ours beside the seed stack, same load, same run: medians of the
+    interleaved rounds."""
+    if "skipped" in pe:
+        t.skip("peer", pe["skipped"])
+        return
+    peers = [r for r in pe.get("peer_rounds", []) if "error" not in r]
+    ours = [r for r in pe.get("ours_rounds", []) if "error" not in r]
+    for r in pe.get("peer_rounds", []) + pe.get("ours_rounds", []):
+        if "error" in r:
+            t.skip("peer", "a round failed: " + r["error"][:80])
+    if not peers or not ours:
+        return
+    s = "peer"
+    pr, orr = median(r["rps"] for r in peers), median(r["rps"] for r in ours)
+    t.add(s, "seed stack (%s worker) webhooks/s, median of %d" % (
+        pe.get("workers", 1), len(peers)), pr)
+    t.add(s, "ours webhooks/s vs the seed stack (medians)", orr, pr,
+          ratio(orr, pr), ">= 200%")
+    t.add(s, "  rounds, webhooks/s: seed stack | ours",
+          "%s | %s" % (" ".join(num(r["rps"]) for r in peers),
+                       " ".join(num(r["rps"]) for r in ours)))
+    t.add(s, "p99 ms (medians): seed stack / ours", "%.1f / %.1f" % (
+        median(r["p99_ms"] for r in peers), median(r["p99_ms"] for r in ours)),
+        target="ours <= 10")
+    t.add(s, "rows missing / duplicated, all rounds: seed stack | ours",
+          "%d / %d | %d / %d" % (
+              sum(r["db"]["missing"] for r in peers),
+              sum(dup_rows(r) for r in peers),
+              sum(r["db"]["missing"] for r in ours),
+              sum(dup_rows(r) for r in ours)), target="0 / 0 | 0 / 0")
+    t.add(s, "ours published without gaps, every round",
+          all(r.get("published_without_gaps") for r in ours), target="yes")
+    t.add(s, "CPU us/webhook, all: seed stack | ours (medians)",
+          "%s | %s" % (median(r["cpu_us_per_webhook"]["total"] for r in peers),
+                       median(r["cpu_us_per_webhook"]["total"] for r in ours)))
+    t.add(s, "CPU us/webhook PostgreSQL, ours (median)",
+          median(r["cpu_us_per_webhook"]["postgres"] for r in ours),
+          target="<= 150")
+    t.add(s, "CPU us/webhook total server, ours (median)",
+          median(r["cpu_us_per_webhook"]["total"] for r in ours),
+          target="<= 300")
+
+
+def fresh_rows(t, fr):
+    if "skipped" in fr:
+        t.skip("fresh", fr["skipped"])
+        return
+    first, same = fr.get("first", {}), fr.get("warm_same", {})
+    warm = fr.get("warm_restarted", {})
+    w = warm.get("rps") if "error" not in warm else None
+    s = "fresh"
+    run_rows(t, s, first, w, "warm run (same data, stack restarted)",
+             ">= 90%")
+    if "per_s" in first:
+        t.add(s, "  answers per second of that run",
+              " ".join(str(x) for x in first["per_s"]))
+    if "error" not in same:
+        t.add(s, "webhooks/s, same processes warmed up, vs the warm run",
+              same.get("rps"), w, ratio(same.get("rps"), w), ">= 90%")
+        t.add(s, "  its seq scans (messages, contacts, events)",
+              scans_text(same))
+    if w is not None:
+        t.add(s, "webhooks/s, same data, stack restarted, warmed up", w)
+        t.add(s, "  its p99 ms", warm.get("p99_ms"))
+
+
+def scale_rows(t, sc):
+    if "skipped" in sc:
+        t.skip("scale", sc["skipped"])
+        return
+    sizes = sc.get("sizes") or []
+    if len(sizes) != 2:
+        return
+    a, b = sc.get("at_%d" % sizes[0], {}), sc.get("at_%d" % sizes[1], {})
+    for n in sizes:
+        p = sc.get("preload_%d" % n, {})
+        if "error" in p:
+            t.skip("scale", "preload to %d: %s" % (n, p["error"][:80]))
+    if "rps" not in a:
+        t.skip("scale", a.get("error", "no run at %d" % sizes[0])[:100])
+        return
+    for n, r in zip(sizes, (a, b)):
+        s = "scale %s" % "{:,}".format(n)
+        p, st = sc.get("preload_%d" % n, {}), sc.get("settle_%d" % n, {})
+        if "loaded" in p:
+            t.add(s, "history stored in SQL first (messages + events, "
+                  "contacts)", "%s in %s s, %s contacts" % (
+                      "{:,}".format(p["loaded"]), p["seconds"],
+                      "{:,}".format(p.get("contacts", 0))))
+        if st:
+            t.add(s, "then autovacuum: " + ("the product's own settings"
+                  if st.get("mode", "").startswith("auto") else
+                  "none, VACUUM (ANALYZE) by hand"),
+                  ("caught up in %s s" if st.get("caught_up") else
+                   "NOT caught up after %s s") % st.get("seconds"))
+        if "rps" not in r:
+            t.skip(s, r.get("error", "no run")[:100])
+        elif r is a:
+            run_rows(t, s, r)
+        else:
+            run_rows(t, s, r, a["rps"], "%s stored" % "{:,}".format(
+                sizes[0]), ">= 90%")
+
+
 def ws_rows(t, ws, module):
     """Webhook -> WebSocket on one push module."""
     if "skipped" in ws:
@@ -174,11 +350,12 @@ def main():
         modules = open(os.path.join(d, "modules.txt")).read().split()
     except OSError:
         modules = ["pushstream", "nchan"]
-    names = ["ceilings", "ingest", "send", "media"]
+    names = ["fresh", "ceilings", "ingest", "peer", "send", "media", "scale"]
     names += [p + m for m in modules for p in ("ws_", "relay_")]
     sc = {n: load(d, n) for n in names}
     t = Table()
 
+    fresh_rows(t, sc["fresh"])
     c = sc["ceilings"]
     ret = c.get("nginx_return_200", {}).get("rps")
     hello = c.get("fcgi_hello", {}).get("rps")
@@ -214,24 +391,18 @@ def main():
         for k in sorted((k for k in ing if k.startswith("procs_")),
                         key=lambda s: int(s[6:])):
             r = ing[k]
+            if "error" in r:
+                t.skip("ingest " + k, r["error"][:100])
+                continue
             p = r.get("procs")
             s = "ingest x%s" % p
             t.add(s, "webhooks/s (32 conns) vs wa-hello", r["rps"], hello,
                   ratio(r["rps"], hello), ">= 27%")
             t.add(s, "webhooks/s vs pgbench (best)", r["rps"], pg_best,
                   ratio(r["rps"], pg_best), ">= 65%")
-            t.add(s, "p50 / p99 ms", "%.2f / %.2f" % (r["p50_ms"], r["p99_ms"]),
-                  target="p99 <= 10")
-            t.add(s, "exactly one row per acked id (%d acked, %d missing)"
-                  % (r["db"]["acked"], r["db"]["missing"]), r["exactly_once"])
+            run_rows(t, s, r, rate=False)
             t.add(s, "errors / non-2xx", "%d / %d" % (r["errors"], r["non2xx"]))
-            cpu = r["cpu_us_per_webhook"]
-            t.add(s, "CPU us/webhook responder", cpu["responder"],
-                  target="<= 30")
-            t.add(s, "CPU us/webhook nginx / postgres",
-                  "%s / %s" % (cpu["nginx"], cpu["postgres"]))
-            t.add(s, "CPU us/webhook total server", cpu["total"],
-                  target="<= 230")
+            cpu_rows(t, s, r)
             t.add(s, "responder peak RSS MB (VmHWM; private now)",
                   "%.1f (%.1f)" % (r["responder_peak_rss_kb"] / 1024,
                                    r.get("responder_rss_anon_kb", 0) / 1024),
@@ -241,6 +412,7 @@ def main():
                 best = r
         if best:
             t.add("ingest", "best process count", best["procs"])
+    peer_rows(t, sc["peer"])
 
     for m in modules:
         ws_rows(t, sc["ws_" + m], m)
@@ -298,6 +470,8 @@ def main():
         if "download_intact" in md:
             t.add("media", "download bytes intact (sha256)",
                   md["download_intact"])
+
+    scale_rows(t, sc["scale"])
 
     result = {"stamp": stamp, "machine": machine, "table": t.rows,
               "scenarios": sc}

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`. Starts a private stack (release build) plus the
 # ceilings (nginx `return 200`, nginx -> bench/hello.c, pgbench on our own
-# per-webhook SQL, a canned Graph API), runs every scenario of issue 8 on
-# loopback with bounded counts and durations, and writes
+# per-webhook SQL, a canned Graph API), runs every scenario of issues 8 and
+# 13 on loopback with bounded counts and durations, and writes
 # bench/results/<timestamp>.json plus a table on stdout (bench/report.py).
+# Issue 13's: ingest on a new database (fresh), the seed stack in
+# ../shared/peer beside ours in the same run (peer), ingest with a million
+# messages stored (scale); every ingest run checks that each stored message
+# was published without gaps (a WebSocket subscriber, the catch-up API).
 #
 # A scenario whose endpoint is not there (yet) is reported as skipped, with
 # the reason, never as a failure; benchmarks do not fail for being slow.
 #
 # Knobs: BENCH_SECONDS (per measurement, default 10), BENCH_PROCS (webhook
 # responder process counts to try, default "4 8 16"), BENCH_ONLY (a list of
-# scenario names: ceilings ingest ws relay send media), BENCH_MODULES (the
-# push modules ws and relay run on, default "pushstream nchan"),
-# BENCH_KEEP=1 (leave the stack running), BENCH_PORT_BASE (default 18600).
+# scenario names: fresh ceilings ingest peer ws relay send media scale),
+# BENCH_MODULES (the push modules ws and relay run on, default "pushstream
+# nchan"), BENCH_KEEP=1 (leave the stack running), BENCH_PORT_BASE (default
+# 18600), BENCH_PEER_ROUNDS (3), BENCH_PEER_WORKERS (1), BENCH_PEER_DIR
+# (../shared/peer), BENCH_SCALE_BASE (10000), BENCH_SCALE_ROWS (1000000),
+# BENCH_SCALE_VACUUM (auto: the product's autovacuum; manual: by hand),
+# BENCH_SCALE_WAIT (300: the longest wait for autovacuum, in seconds).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +28,7 @@ cd "$ROOT"
 
 SECS=${BENCH_SECONDS:-10}
 PROCS_LIST=${BENCH_PROCS:-"4 8 16"}
-ONLY=${BENCH_ONLY:-"ceilings ingest ws relay send media"}
+ONLY=${BENCH_ONLY:-"fresh ceilings ingest peer ws relay send media scale"}
 MODULES=${BENCH_MODULES:-"pushstream nchan"}
 BASE=${BENCH_PORT_BASE:-18600}
 BIN=$ROOT/bin
@@ -85,6 +93,7 @@ jget() {	# jget JSON KEY: a top-level value of a JSON object
 }
 
 cleanup() {
+	[ -z "${PEER_STATE:-}" ] || peer_stop
 	if [ "${BENCH_KEEP:-0}" != 1 ]; then
 		ceil_stop
 		scripts/stack.sh stop >/dev/null 2>&1
@@ -136,6 +145,7 @@ stack_start() {
 	JWT=$("$WACTL" token --email $EMAIL --tenant "$TID")
 	[ -n "$TID" ] && [ -n "$JWT" ] || { log "no bench tenant"; return 1; }
 	log "tenant $TID"
+	DB_USED=0	# sc_fresh and sc_scale want a database nothing used
 }
 
 fcgi_restart() {	# fcgi_restart WEBHOOK_PROCS
@@ -315,33 +325,84 @@ pg_ceiling() {
 	    -c "ALTER SYSTEM RESET track_functions" -c "SELECT pg_reload_conf()" >/dev/null
 }
 
-# ingest_run LABEL PROCS SECS: one measured webhook run at 32 connections.
+# Per-table scan counters (pg_stat_user_tables) of the tables ingest
+# writes, as one JSON object: the witness of a plan that reads every row.
+# Approximate over a run: a busy backend reports its counters each second.
+scan_counts() {
+	q "SELECT coalesce(json_object_agg(relname, json_build_object(
+	    'seq_scan', seq_scan, 'seq_tup_read', seq_tup_read,
+	    'idx_scan', coalesce(idx_scan, 0))), '{}')
+	    FROM pg_stat_user_tables
+	    WHERE relname IN ('messages', 'contacts', 'events')"
+}
+
+# The tenant's highest event number: where a run's catch-up check starts.
+last_seq() {
+	q "SELECT coalesce(max(seq), 0) FROM events WHERE tenant_id = '$TID'"
+}
+
+# warm_up PREFIX: 2 s of webhooks, unmeasured (connections, plans, caches).
+warm_up() {
+	"$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
+	    -W "$(WH_SPEC "$1")" -c 32 -d 2 >/dev/null 2>&1
+}
+
+# err_json FILE: a JSON error object holding FILE's last 300 characters.
+err_json() {
+	python3 -c 'import json,sys; print(json.dumps({"error": open(sys.argv[1]).read()[-300:] or "no output"}))' "$1"
+}
+
+# ingest_run LABEL PROCS SECS: one measured webhook run at 32 connections
+# (closed loop), with one WebSocket subscriber on the tenant all along.
+# Then: exactly one row per acked id; every stored message's event
+# numbered without gaps, at the subscriber and in the catch-up API
+# (bench/gapcheck.py); CPU per webhook from /proc (responders, nginx,
+# every PostgreSQL process; wa-pushd apart); scans of the written tables.
 ingest_run() {
-	local label=$1 procs=$2 secs=$3 pfx="in${RUN_ID}p$2x" out acked
-	local wp np pp w0 n0 p0 w1 n1 p1 r v
+	local label=$1 procs=$2 secs=$3 pfx="in${RUN_ID}${1}x" acked seen
+	local wp np pp dp w0 n0 p0 d0 w1 n1 p1 d1 r v g s0 s1 after
 	acked=$T/acked-$label.txt
-	wp=$(pool_pids webhook); np=$(nginx_pids); pp=$(pg_pids)
-	w0=$(ticks $wp); n0=$(ticks $np); p0=$(ticks $pp)
-	r=$("$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
-	    -W "$(WH_SPEC "$pfx")" -c 32 -d "$secs" -A "$acked")
-	w1=$(ticks $wp); n1=$(ticks $np); p1=$(ticks $pp)
+	seen=$T/seen-$label.txt
+	wp=$(pool_pids webhook); np=$(nginx_pids); pp=$(pg_pids); dp=$(pushd_pid)
+	after=$(last_seq)
+	s0=$(scan_counts)
+	w0=$(ticks $wp); n0=$(ticks $np); p0=$(ticks $pp); d0=$(ticks $dp)
+	r=$("$BIN/wa-bench" ws -p "$WA_HTTP_PORT" -u /webhook \
+	    -W "$(WH_SPEC "$pfx")" -c 32 -d "$secs" -S 1 -P "/ws/$TID" \
+	    -K "$JWT" -A "$acked" -F "$seen" 2>"$T/ingest.err")
+	w1=$(ticks $wp); n1=$(ticks $np); p1=$(ticks $pp); d1=$(ticks $dp)
+	s1=$(scan_counts)
+	if [ -z "$r" ]; then
+		err_json "$T/ingest.err" | tee "$T/ingest-$label.json"
+		return
+	fi
 	v=$(verify_ingest "$pfx" "$acked")
-	python3 - "$r" "$v" "$procs" "$((w1 - w0))" "$((n1 - n0))" \
-	    "$((p1 - p0))" "$HZ" "$(hwm $wp)" "$(anon $wp)" \
-	    > "$T/ingest-$label.json" <<'EOF'
+	g=$(/usr/bin/python3 bench/gapcheck.py "$WA_RUN_DIR/run" "$WA_PG_PORT" \
+	    "$TID" "$pfx" "$seen" "$after" "$WA_HTTP_PORT" "$JWT" 2>"$T/gap.err")
+	[ -n "$g" ] || g=$(err_json "$T/gap.err")
+	python3 - "$r" "$v" "$g" "$s0" "$s1" "$procs" "$((w1 - w0))" \
+	    "$((n1 - n0))" "$((p1 - p0))" "$((d1 - d0))" "$HZ" "$(hwm $wp)" \
+	    "$(anon $wp)" > "$T/ingest-$label.json" <<'PY'
 import json, sys
-r, v = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-procs, wt, nt, pt, hz, hwm, anon = (int(x) for x in sys.argv[3:10])
+ws, v, g = (json.loads(x) for x in sys.argv[1:4])
+s0, s1 = json.loads(sys.argv[4]), json.loads(sys.argv[5])
+procs, wt, nt, pt, dt, hz, hwm, anon = (int(x) for x in sys.argv[6:14])
+r = ws.pop("post")
 n = max(r["ok"], 1)
 us = lambda t: round(t / hz / n * 1e6, 1)
-r.update({"procs": procs, "db": v,
+r.update({"procs": procs, "db": v, "ws": ws, "publish": g,
           "exactly_once": v["missing"] == 0 and v["rows"] == v["distinct_rows"]
           and v["rows"] == v["acked_distinct"],
+          "published_without_gaps": bool(g.get("ok")) and ws["lost"] == 0
+          and ws["duplicated"] == 0 and ws["id_gaps"] == 0,
           "cpu_us_per_webhook": {"responder": us(wt), "nginx": us(nt),
-                                 "postgres": us(pt), "total": us(wt + nt + pt)},
+                                 "postgres": us(pt), "total": us(wt + nt + pt),
+                                 "pushd": us(dt)},
+          "scans": {t: {k: s1[t][k] - s0.get(t, {}).get(k, 0) for k in s1[t]}
+                    for t in s1},
           "responder_peak_rss_kb": hwm, "responder_rss_anon_kb": anon})
 print(json.dumps(r))
-EOF
+PY
 	cat "$T/ingest-$label.json"
 }
 
@@ -356,11 +417,11 @@ sc_ingest() {
 		log "ingest: $p webhook responders, 32 connections, $SECS s"
 		fcgi_restart "$p"
 		# Warm-up: connections, prepared statements, caches.
-		"$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
-		    -W "$(WH_SPEC "warm${RUN_ID}p${p}x")" -c 32 -d 2 >/dev/null
+		warm_up "warm${RUN_ID}p${p}x"
 		r=$(ingest_run "p$p" "$p" "$SECS")
 		put ingest "procs_$p" "$r"
 		rps=$(jget "$r" rps)
+		rps=${rps:-0}
 		if python3 -c "import sys; sys.exit(0 if $rps > $best else 1)"; then
 			best=$rps; bestp=$p
 		fi
@@ -630,6 +691,191 @@ sc_media() {
 	rm -f "$T/media.dl"
 }
 
+# --- the seed stack beside ours (issue 13) ------------------------------------
+
+# The seed specification's Python stack, rebuilt as a peer in ../shared/peer
+# (its README): FastAPI + pywa + asyncpg, one worker, durable commits.
+PEER_DIR=${BENCH_PEER_DIR:-$(cd "$ROOT/.." && pwd)/shared/peer}
+PEER_STATE=""
+
+# Stops what peer_start started, by the pids run_peer.sh recorded, and
+# deletes its cluster.
+peer_stop() {
+	[ -n "$PEER_STATE" ] || return 0
+	PEER_STATE=$PEER_STATE "$PEER_DIR/stop_peer.sh" --purge >/dev/null 2>&1
+	PEER_STATE=""
+}
+
+peer_start() {
+	local e
+	PEER_STATE=$(readlink -f "$WA_RUN_DIR")/peer
+	# A cluster of its own, new each run, like ours.
+	PEER_STATE=$PEER_STATE "$PEER_DIR/stop_peer.sh" --purge >/dev/null 2>&1
+	PEER_STATE=$PEER_STATE PYWA_DIR=$PEER_STATE/pywa "$PEER_DIR/run_peer.sh" \
+	    --workers "${BENCH_PEER_WORKERS:-1}" --sync-commit on --truncate \
+	    >"$T/peer-start.log" 2>&1 || return 1
+	e=$PEER_STATE/peer.env
+	PEER_HTTP=$(sed -n 's/^HTTP_PORT=//p' "$e")
+	PEER_PG=$(sed -n 's/^PG_PORT=//p' "$e")
+	PEER_SOCK=$(sed -n 's/^PG_SOCK=//p' "$e")
+	PEER_SECRET=$(sed -n 's/^PEER_APP_SECRET=//p' "$e")
+	PEER_PNID=$(sed -n 's/^PHONE_NUMBER_ID=//p' "$e")
+	[ -n "$PEER_HTTP" ] && [ -n "$PEER_PG" ]
+}
+
+peer_q() { psql -X -q -v ON_ERROR_STOP=1 -h "$PEER_SOCK" -p "$PEER_PG" -U postgres -d peer "$@"; }
+# The peer's processes: uvicorn and its PostgreSQL, each with its children.
+peer_pids() {
+	local m
+	for m in $(cat "$PEER_STATE/app.pid" "$PEER_STATE/pg.pid" 2>/dev/null); do
+		echo "$m" $(children "$m")
+	done
+}
+
+# verify_peer PREFIX ACKED_FILE: verify_ingest's figures on the peer.
+verify_peer() {
+	peer_q -tA <<SQL
+CREATE TEMP TABLE acked (wamid text);
+\copy acked FROM '$2'
+SELECT json_build_object(
+  'acked', (SELECT count(*) FROM acked),
+  'acked_distinct', (SELECT count(DISTINCT wamid) FROM acked),
+  'missing', (SELECT count(*) FROM acked a WHERE NOT EXISTS (
+      SELECT 1 FROM messages m WHERE m.wamid = a.wamid)),
+  'rows', (SELECT count(*) FROM messages WHERE wamid LIKE 'wamid.$1%'),
+  'distinct_rows', (SELECT count(DISTINCT wamid) FROM messages
+      WHERE wamid LIKE 'wamid.$1%'));
+SQL
+}
+
+# peer_run LABEL: the peer under the same load as ingest_run's (wa-bench,
+# the same bodies signed with its secret, 32 connections, closed loop).
+peer_run() {
+	local label=$1 pfx="pr${RUN_ID}${1}x" acked=$T/acked-$1.txt pp p0 p1 r v
+	pp=$(peer_pids)
+	p0=$(ticks $pp)
+	r=$("$BIN/wa-bench" load -p "$PEER_HTTP" -u /webhook \
+	    -W "$PEER_SECRET:$PEER_PNID:$DISPLAY:$WABA:$pfx" -c 32 -d "$SECS" \
+	    -A "$acked" 2>"$T/peer.err")
+	p1=$(ticks $pp)
+	if [ -z "$r" ]; then
+		err_json "$T/peer.err"
+		return
+	fi
+	v=$(verify_peer "$pfx" "$acked")
+	python3 - "$r" "$v" "$((p1 - p0))" "$HZ" <<'PY'
+import json, sys
+r, v = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+t, hz = int(sys.argv[3]), int(sys.argv[4])
+r.update({"db": v, "exactly_once": v["missing"] == 0 and
+          v["rows"] == v["distinct_rows"] and v["rows"] == v["acked_distinct"],
+          "cpu_us_per_webhook": {"total": round(t / hz / max(r["ok"], 1) * 1e6, 1)}})
+print(json.dumps(r))
+PY
+}
+
+sc_peer() {
+	local i r rounds=${BENCH_PEER_ROUNDS:-3} peers="" ours=""
+	if [ ! -d "$PEER_DIR" ]; then
+		skip peer "no seed stack at $PEER_DIR (../shared/peer): nothing to compare with"
+		return
+	fi
+	if ! /usr/bin/python3 -c 'import fastapi, uvicorn, asyncpg, uvloop, httptools, websockets' 2>/dev/null; then
+		skip peer "the seed stack's Debian packages are missing (scripts/deps.sh --bench, which make bench runs, installs them)"
+		return
+	fi
+	if [ "$(probe_webhook)" != 2xx ]; then
+		skip peer "POST /webhook does not answer 2xx here"
+		return
+	fi
+	log "peer: starting the seed stack ($PEER_DIR, ${BENCH_PEER_WORKERS:-1} worker, durable commits)"
+	if ! peer_start; then
+		skip peer "the seed stack did not start: $(tail -1 "$T/peer-start.log")"
+		peer_stop
+		return
+	fi
+	"$BIN/wa-bench" load -p "$PEER_HTTP" -u /webhook \
+	    -W "$PEER_SECRET:$PEER_PNID:$DISPLAY:$WABA:pwarm${RUN_ID}x" -c 32 -d 2 \
+	    >/dev/null 2>&1
+	warm_up "warm${RUN_ID}peerx"
+	# Rounds interleaved, so a neighbour's burst on this shared box lands
+	# on both; report.py compares the medians.
+	for i in $(seq 1 "$rounds"); do
+		log "peer: round $i/$rounds: the seed stack, 32 connections, $SECS s"
+		r=$(peer_run "peer_r$i")
+		peers="$peers${peers:+,}$r"
+		log "peer: round $i/$rounds: ours ($DEFAULT_PROCS responders, 1 subscriber), 32 connections, $SECS s"
+		r=$(ingest_run "ours_r$i" "$DEFAULT_PROCS" "$SECS")
+		ours="$ours${ours:+,}$r"
+	done
+	peer_stop
+	put peer peer_rounds "[$peers]"
+	put peer ours_rounds "[$ours]"
+	put peer workers "${BENCH_PEER_WORKERS:-1}"
+}
+
+# --- a fresh start, and ingest at scale (issue 13) -----------------------------
+
+# Ingest in the first seconds of a new install (new cluster and database,
+# responders just started, no warm-up), then the same processes warmed up,
+# then the same data after the whole stack stopped and started again.
+sc_fresh() {
+	local r
+	if [ "$DB_USED" = 1 ]; then
+		log "fresh: a new cluster (earlier scenarios used this one)"
+		stack_start || { skip fresh "the stack did not start again"; return; }
+	fi
+	log "fresh: ingest on the new database at once, no warm-up, $SECS s"
+	r=$(ingest_run fresh "$DEFAULT_PROCS" "$SECS")
+	put fresh first "$r"
+	log "fresh: the same processes, after a 2 s warm-up, $SECS s"
+	warm_up "warm${RUN_ID}fsx"
+	r=$(ingest_run fresh_same "$DEFAULT_PROCS" "$SECS")
+	put fresh warm_same "$r"
+	log "fresh: the same data after the stack stopped and started, $SECS s"
+	scripts/stack.sh stop >/dev/null 2>&1
+	if ! scripts/stack.sh start >"$T/stack.log" 2>&1; then
+		put fresh warm_restarted '{"error": "the stack did not start again"}'
+		return
+	fi
+	stack_env
+	warm_up "warm${RUN_ID}frx"
+	r=$(ingest_run fresh_restarted "$DEFAULT_PROCS" "$SECS")
+	put fresh warm_restarted "$r"
+}
+
+# Ingest with BENCH_SCALE_BASE messages stored, then BENCH_SCALE_ROWS: the
+# history preloaded in SQL (bench/preload.py: contacts, messages, their
+# events numbered), then autovacuum left to catch up with the product's own
+# settings (BENCH_SCALE_VACUUM=manual: VACUUM (ANALYZE) by hand instead).
+sc_scale() {
+	local n r l st mode=${BENCH_SCALE_VACUUM:-auto}
+	local base=${BENCH_SCALE_BASE:-10000} big=${BENCH_SCALE_ROWS:-1000000}
+	if [ "$DB_USED" = 1 ]; then
+		log "scale: a new cluster (earlier scenarios used this one)"
+		stack_start || { skip scale "the stack did not start again"; return; }
+	fi
+	put scale sizes "[$base, $big]"
+	for n in $base $big; do
+		log "scale: storing $n messages (SQL)"
+		l=$(/usr/bin/python3 bench/preload.py load "$WA_RUN_DIR/run" \
+		    "$WA_PG_PORT" "$TID" "$n" 20)
+		put scale "preload_$n" "$l"
+		if [ "$(jget "$l" error)" != "" ]; then
+			log "scale: preload failed: $(jget "$l" error)"
+			return
+		fi
+		log "scale: autovacuum ($mode), at most ${BENCH_SCALE_WAIT:-300} s"
+		st=$(/usr/bin/python3 bench/preload.py settle "$WA_RUN_DIR/run" \
+		    "$WA_PG_PORT" "$mode" "${BENCH_SCALE_WAIT:-300}")
+		put scale "settle_$n" "$st"
+		log "scale: ingest with $n messages stored, $SECS s"
+		warm_up "warm${RUN_ID}s${n}x"
+		r=$(ingest_run "s$n" "$DEFAULT_PROCS" "$SECS")
+		put scale "at_$n" "$r"
+	done
+}
+
 machine() {
 	python3 - "$@" <<'EOF'
 import json, os, platform, subprocess
@@ -661,17 +907,21 @@ for b in wa-fcgi wa-pushd wactl wa-hello wa-bench; do
 done
 machine > "$T/machine.json"
 stack_start || { log "the stack did not start"; exit 1; }
-ceil_start || { log "the ceilings' nginx did not start"; exit 1; }
 WS_EVENT=${BENCH_WS_EVENT:-}
 run_scenario() {	# run_scenario NAME [RESULT_NAME]
 	if want "$1"; then
 		"sc_$1"
+		DB_USED=1
 	else
 		skip "${2:-$1}" "not selected (BENCH_ONLY)"
 	fi
 }
+# First, while the database is new and the responders have served nothing.
+run_scenario fresh
+ceil_start || { log "the ceilings' nginx did not start"; exit 1; }
 run_scenario ceilings
 run_scenario ingest
+run_scenario peer
 # The real-time scenarios once per push module, in the same run, so each
 # module's relay sits beside a direct publish to that module.
 DEFAULT_MODULE=$WA_PUSH_MODULE
@@ -693,6 +943,8 @@ done
 use_module "$DEFAULT_MODULE"
 run_scenario send
 run_scenario media
+# Last: it leaves a million messages behind.
+run_scenario scale
 echo "$MODULES" > "$T/modules.txt"
 OUT=$RESULTS/$STAMP.json
 python3 bench/report.py "$T" "$OUT" "$STAMP"

@@ -37,7 +37,8 @@ def main():
                 '"changes":[{"value":{"messaging_product":"whatsapp",'
                 '"metadata":{"display_phone_number":"%s","phone_number_id":'
                 '"%s"},"contacts":[{"profile":{"name":"Bench :c"},'
-                '"wa_id":"1999000:c"}],"messages":[{"from":"1999000:c",'
+                '"wa_id":"1999000:c","user_id":"US.134912086500000:c"}],'
+                '"messages":[{"from":"1999000:c",'
                 '"id":"wamid.%s:i","timestamp":"1764000000","text":{"body":'
                 '"benchmark message :i"},"type":"text"}]},"field":'
                 '"messages"}]}]}') % (waba, display, pnid, pfx)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build, the stack and the tests need,
 # but only those that are missing (a second run costs one dpkg query).
+# `deps.sh --bench` (make bench) adds what the seed stack `../shared/peer/`
+# needs to run beside ours, when that folder exists; `make test` never asks.
 set -euo pipefail
 
 pkgs=(
@@ -19,6 +21,11 @@ pkgs=(
 	systemd openssl
 	chromium fonts-noto-color-emoji
 )
+if [ "${1:-}" = --bench ] && [ -d "$(dirname "$0")/../../shared/peer" ]; then
+	# its README's list: FastAPI, uvicorn and asyncpg under /usr/bin/python3
+	pkgs+=(python3-fastapi python3-uvicorn python3-asyncpg python3-httpx
+	    python3-uvloop python3-httptools python3-websockets postgresql-15 bc)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
