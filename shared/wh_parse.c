@@ -460,6 +460,10 @@ take_change(struct json_object *change, const char **pnid,
 	    b->n + n > WH_BODY_MAX_MSGS)
 		return -1;
 	*pnid = pn;
+	/* Grown to fit, zeroed: what wh_body_free() frees is all set. */
+	b->msgs = xrealloc(b->msgs, (b->n + n) * sizeof(*b->msgs));
+	memset(b->msgs + b->n, 0, n * sizeof(*b->msgs));
+	b->cap = b->n + n;
 	for (i = 0; i < n; i++, b->n++)
 		if (take_msg(json_object_array_get_idx(msgs, i), pn,
 		    &b->msgs[b->n]) != 0 || sender_seen(b, first, b->n))
@@ -503,7 +507,6 @@ wh_parse(const char *body, size_t len, struct wh_body *b)
 	if (!json_sure(body, len) || (b->root = parse_strict(body, len)) ==
 	    NULL)
 		return WH_GENERAL;
-	b->msgs = xcalloc(WH_BODY_MAX_MSGS, sizeof(*b->msgs));
 	if (take_body(b->root, b) != 0) {
 		wh_body_free(b);
 		return WH_GENERAL;
@@ -517,7 +520,7 @@ wh_body_free(struct wh_body *b)
 	size_t	i;
 
 	if (b->msgs != NULL)
-		for (i = 0; i < WH_BODY_MAX_MSGS; i++) {
+		for (i = 0; i < b->cap; i++) {
 			free(b->msgs[i].content);
 			free(b->msgs[i].raw);
 		}

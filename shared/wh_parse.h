@@ -35,7 +35,7 @@ struct wh_msg {
 struct wh_body {
 	struct json_object *root;
 	struct wh_msg	*msgs;
-	size_t		 n;
+	size_t		 n, cap;
 };
 
 /* At most this many messages in a body the batch path takes. */
