@@ -144,17 +144,21 @@ test-mutate: deps
 	@$(MAKE) --no-print-directory FLAVOR=test build
 	@tests/mutate.sh
 
-# libFuzzer on the multipart parser and on wa-pushd's reader of nginx's
-# answers, for a bounded time: FUZZ_SECONDS in all, split between them.
+# libFuzzer on the multipart parser, on wa-pushd's reader of nginx's
+# answers and on the webhook body reader of the batched ingest, for a
+# bounded time: FUZZ_SECONDS in all, a third each (the rest to multipart;
+# at least a second each, as 0 would mean no bound).
 # clang builds each alone (no libwa.a: gcc's and clang's ASan do not mix);
 # new inputs go to build/fuzz/corpus-<target>, the seeds stay as committed
 # in tests/fuzz/seeds/<target>.
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ishared \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_RELAY_SECONDS := $(shell expr $(FUZZ_SECONDS) / 3 + 1)
-FUZZ_MULTIPART_SECONDS := $(shell expr $(FUZZ_SECONDS) - \
-	    $(FUZZ_RELAY_SECONDS) + 1)
+FUZZ_THIRD := $(shell n=$$(( $(FUZZ_SECONDS) / 3 )); echo $$(( n > 0 ? n : 1 )))
+FUZZ_RELAY_SECONDS := $(FUZZ_THIRD)
+FUZZ_WH_PARSE_SECONDS := $(FUZZ_THIRD)
+FUZZ_MULTIPART_SECONDS := $(shell n=$$(( $(FUZZ_SECONDS) - \
+	    2 * $(FUZZ_THIRD) )); echo $$(( n > 0 ? n : 1 )))
 
 build/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c shared/multipart.c \
     shared/multipart.h shared/util.h
@@ -168,6 +172,14 @@ build/fuzz/fuzz_relay_reply: tests/fuzz/fuzz_relay_reply.c \
 	clang $(FUZZ_CFLAGS) -Ipushd -o $@ tests/fuzz/fuzz_relay_reply.c \
 	    pushd/relay_reply.c
 
+# json-c is a system library, not instrumented; util.c's allocators need
+# OpenSSL and libsodium only to link.
+build/fuzz/fuzz_wh_parse: tests/fuzz/fuzz_wh_parse.c shared/wh_parse.c \
+    shared/wh_parse.h shared/util.c shared/util.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_wh_parse.c \
+	    shared/wh_parse.c shared/util.c -ljson-c -lcrypto -lsodium
+
 # fuzz-run,target,seconds
 define fuzz-run
 	@mkdir -p build/fuzz/corpus-$(1)
@@ -179,9 +191,11 @@ define fuzz-run
 endef
 
 .PHONY: fuzz
-fuzz: build/fuzz/fuzz_multipart build/fuzz/fuzz_relay_reply
+fuzz: build/fuzz/fuzz_multipart build/fuzz/fuzz_relay_reply \
+    build/fuzz/fuzz_wh_parse
 	$(call fuzz-run,multipart,$(FUZZ_MULTIPART_SECONDS))
 	$(call fuzz-run,relay_reply,$(FUZZ_RELAY_SECONDS))
+	$(call fuzz-run,wh_parse,$(FUZZ_WH_PARSE_SECONDS))
 
 # deps.sh --bench: also the seed stack's packages, when ../shared/peer exists.
 bench:

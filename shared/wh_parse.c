@@ -67,50 +67,163 @@ escape_unit(const char *p, const char *end)
 	return v;
 }
 
-/* Whether json-c and PostgreSQL read this text the same way. json-c takes
- * NaN and Infinity, turns an unpaired surrogate escape into U+FFFD and
- * clamps integers beyond 64 bits; PostgreSQL refuses the first two and
- * keeps the third exact. Any of them: the general path decides. */
+/* The length of the UTF-8 sequence at p as PostgreSQL takes it (RFC
+ * 3629: no overlong form, no UTF-16 surrogate, nothing past U+10FFFF);
+ * 0 when it is not one. json-c's own check lets all three through. */
+static size_t
+utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	size_t		n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f;	/* past U+10FFFF */
+	} else
+		return 0;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* The number of digits at p. */
+static size_t
+digits(const char *p, const char *end)
+{
+	const char	*q = p;
+
+	while (q < end && isdigit((unsigned char)*q))
+		q++;
+	return (size_t)(q - p);
+}
+
+/* The length of the JSON number at p, 0 when json-c could read it
+ * otherwise than PostgreSQL does. json-c takes leading zeros ("00",
+ * "-01"), a bare point ("1.", "1.e5") and any exponent, and keeps
+ * integers in 64 bits; PostgreSQL refuses the first two, its numeric
+ * ends near 1e-16383 (so at most 4 digits of exponent here) and is exact
+ * (so no run of 19 digits). */
+static size_t
+number_len(const char *s, const char *end)
+{
+	const char	*p = s;
+	size_t		 n;
+
+	if (p < end && *p == '-')
+		p++;
+	n = digits(p, end);
+	if (n == 0 || n >= 19 || (n > 1 && *p == '0'))
+		return 0;
+	p += n;
+	if (p < end && *p == '.') {
+		n = digits(++p, end);
+		if (n == 0 || n >= 19)
+			return 0;
+		p += n;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		while (p < end && *p == '0' && p + 1 < end &&
+		    isdigit((unsigned char)p[1]))
+			p++;	/* leading zeros of the exponent */
+		n = digits(p, end);
+		if (n == 0 || n > 4)
+			return 0;
+		p += n;
+	}
+	if (p < end && (isalnum((unsigned char)*p) || *p == '.' ||
+	    *p == '-' || *p == '+'))
+		return 0;	/* "01", "1.2.3": not one number */
+	return (size_t)(p - s);
+}
+
+/* The length of the \uXXXX escape (or surrogate pair) at p, 0 when
+ * json-c would read it otherwise than PostgreSQL does: json-c turns an
+ * unpaired surrogate into U+FFFD, where PostgreSQL refuses it, and keeps
+ * U+0000, which jsonb cannot hold. */
+static size_t
+escape_len(const char *p, const char *end)
+{
+	long	u, lo;
+
+	if ((u = escape_unit(p, end)) <= 0)
+		return 0;
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return 0;	/* a low half alone */
+	if (u < 0xd800 || u > 0xdbff)
+		return 6;
+	if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+	    (lo = escape_unit(p + 6, end)) < 0xdc00 || lo > 0xdfff)
+		return 0;
+	return 12;
+}
+
+/* The length of the string at s (quotes included), 0 when json-c could
+ * read it otherwise than PostgreSQL does: besides the escapes above,
+ * json-c takes control characters unescaped and UTF-8 that PostgreSQL
+ * refuses. 0 too when it is not closed: json-c refuses that anyway. */
+static size_t
+string_len(const char *s, const char *end)
+{
+	const char	*p = s + 1;
+	size_t		 n;
+
+	while (p < end && *p != '"') {
+		if ((unsigned char)*p < 0x20)
+			return 0;
+		if ((unsigned char)*p >= 0x80)
+			n = utf8_len((const unsigned char *)p,
+			    (const unsigned char *)end);
+		else if (*p != '\\')
+			n = 1;
+		else if (p + 1 == end)
+			return 0;
+		else
+			n = p[1] == 'u' ? escape_len(p, end) : 2;
+		if (n == 0)
+			return 0;
+		p += n;
+	}
+	return p < end ? (size_t)(p + 1 - s) : 0;
+}
+
+/* Whether json-c and PostgreSQL read this text the same way: its strings
+ * and numbers as above, and no NaN or Infinity (json-c takes them,
+ * PostgreSQL does not). Any doubt: the general path decides. Whether it
+ * is JSON at all is json-c's to say. */
 static int
 json_sure(const char *s, size_t n)
 {
 	const char	*p = s, *end = s + n;
-	long		 u, lo;
-	int		 in_str = 0, digits = 0;
+	size_t		 k;
 
-	for (; p < end; p++) {
-		if (!in_str) {
-			if (*p == '"')
-				in_str = 1;
-			else if (*p == 'N' || *p == 'I')
-				return 0;
-			digits = isdigit((unsigned char)*p) ? digits + 1 : 0;
-			if (digits >= 19)
-				return 0;
-			continue;
-		}
-		if (*p == '"') {
-			in_str = 0;
-			continue;
-		}
-		if (*p != '\\' || p + 1 >= end)
-			continue;
-		if (p[1] != 'u') {
-			p++;
-			continue;
-		}
-		if ((u = escape_unit(p, end)) < 0)
+	while (p < end) {
+		if (*p == '"')
+			k = string_len(p, end);
+		else if (*p == '-' || isdigit((unsigned char)*p))
+			k = number_len(p, end);
+		else if (*p == 'N' || *p == 'I')
 			return 0;
-		if (u >= 0xdc00 && u <= 0xdfff)
-			return 0;	/* a low half alone */
-		if (u >= 0xd800 && u <= 0xdbff) {
-			if (p + 7 >= end || p[6] != '\\' || p[7] != 'u' ||
-			    (lo = escape_unit(p + 6, end)) < 0xdc00 ||
-			    lo > 0xdfff)
-				return 0;
-			p += 6;
-		}
-		p += 5;
+		else
+			k = 1;
+		if (k == 0)
+			return 0;
+		p += k;
 	}
 	return 1;
 }
