@@ -230,6 +230,11 @@ def other_shapes(t):
         "two numbers": other_number,
         "not JSON as PostgreSQL reads it": json.dumps(body_for(t, msg)).replace(
             '"hello there"', '"\\ud800"').encode(),
+        "a number PostgreSQL refuses": json.dumps(body_for(
+            t, dict(msg, type="location", location={"latitude": 1}))).replace(
+                '"latitude": 1', '"latitude": -01').encode(),
+        "a raw tab in a string": json.dumps(body_for(t, msg)).replace(
+            "hello there", "hello\tthere").encode(),
         "an integer beyond 64 bits": json.dumps(body_for(
             t, dict(msg, big=123456789012345678901234))).encode(),
         "a numeric timestamp with a fraction": body_for(
@@ -252,6 +257,7 @@ def other_shapes(t):
 SHAPES = ["statuses key", "contact of someone else", "named twice",
           "BSUID alone", "two BSUIDs for one sender",
           "two numbers", "not JSON as PostgreSQL reads it",
+          "a number PostgreSQL refuses", "a raw tab in a string",
           "an integer beyond 64 bits", "a numeric timestamp with a fraction",
           "a caption that is not a string", "a long media id",
           "button", "list reply", "reaction", "not a message", "other field"]
@@ -265,8 +271,11 @@ def test_other_shapes_take_the_general_path(stack, twins, shape):
     r = stack.post_webhook(shapes[shape])
     # A body PostgreSQL cannot read is refused with 400, whole (as ever);
     # everything else is stored or logged, and acknowledged.
-    assert r.status_code == (400 if shape == "not JSON as PostgreSQL reads it"
-                             else 200), r.text
+    refused = ("not JSON as PostgreSQL reads it", "a number PostgreSQL refuses",
+               "a raw tab in a string")
+    assert r.status_code == (400 if shape in refused else 200), r.text
+    if shape in refused:
+        assert r.json()["error"]["code"] == "invalid_json"
     assert batched_total(stack)[0] == before
 
 

@@ -169,6 +169,21 @@ expect_general(const char *body)
 	wh_body_free(&b);
 }
 
+/* The BSUID wh_parse gives the body's first message (NULL: none). */
+static void
+expect_uid(const char *body, const char *uid)
+{
+	struct wh_body	b;
+
+	if (parse(body, &b) != WH_BATCH)
+		fail_msg("WH_GENERAL for %s", body);
+	if (uid == NULL)
+		assert_null(b.msgs[0].user_id);
+	else
+		str_eq("user_id", b.msgs[0].user_id, uid);
+	wh_body_free(&b);
+}
+
 static void
 expect_batch(const char *body, size_t n)
 {
@@ -532,16 +547,41 @@ names_from_contacts(void **state)
 	wh_body_free(&b);
 }
 
-/* BSUIDs, contacts about someone else or named twice, entries the general
- * path counts as bad or reads as JSON text: the general path. */
+/* A sender's BSUID, from the message or its contacts[] entry (Meta sends
+ * both since April 2026): taken, with its phone. */
+static void
+bsuids_batched(void **state)
+{
+	(void)state;
+	expect_uid(BODY_CTS("{\"profile\":{\"name\":\"Ann\"},\"wa_id\":\""
+	    ANN_WA "\",\"user_id\":\"US.1\"}", TEXT_ITEM), "US.1");
+	expect_uid(BODY_CTS("{\"profile\":{\"name\":\"Ann\"},\"wa_id\":\""
+	    ANN_WA "\",\"user_id\":null}", TEXT_ITEM), NULL);
+	expect_uid(BODY("{\"from\":\"" ANN_WA "\",\"from_user_id\":"
+	    "\"US.1\",\"id\":\"" WAMID "\",\"type\":\"text\",\"text\":{"
+	    "\"body\":\"hi\"}}"), "US.1");
+	expect_uid(BODY("{\"from\":\"" ANN_WA "\",\"from_user_id\":null,"
+	    "\"id\":\"" WAMID "\",\"type\":\"text\"}"), NULL);
+	/* The same BSUID on both sides. */
+	expect_uid(BODY_CTS("{\"profile\":{\"name\":\"Ann\"},\"wa_id\":\""
+	    ANN_WA "\",\"user_id\":\"US.1\"}", "{\"from\":\"" ANN_WA
+	    "\",\"from_user_id\":\"US.1\",\"id\":\"" WAMID "\","
+	    "\"type\":\"text\"}"), "US.1");
+}
+
+/* BSUIDs that disagree, contacts about someone else or named twice,
+ * entries the general path counts as bad or reads as JSON text: the
+ * general path. */
 static void
 contacts_general(void **state)
 {
 	(void)state;
 	expect_general(BODY_CTS("{\"profile\":{\"name\":\"Ann\"},\"wa_id\":\""
-	    ANN_WA "\",\"user_id\":\"US.1\"}", TEXT_ITEM));
+	    ANN_WA "\",\"user_id\":\"US.2\"}", "{\"from\":\"" ANN_WA
+	    "\",\"from_user_id\":\"US.1\",\"id\":\"" WAMID "\","
+	    "\"type\":\"text\"}"));
 	expect_general(BODY_CTS("{\"profile\":{\"name\":\"Ann\"},\"wa_id\":\""
-	    ANN_WA "\",\"user_id\":null}", TEXT_ITEM));
+	    ANN_WA "\",\"user_id\":7}", TEXT_ITEM));
 	expect_general(BODY_CTS(BOB, TEXT_ITEM));
 	expect_general(BODY_CTS(ANN "," BOB, TEXT_ITEM));
 	expect_general(BODY_CTS(ANN "," ANN, TEXT_ITEM));
@@ -705,13 +745,10 @@ message_general(void **state)
 	expect_general(BODY(TEXT_ITEM "," ITEM_FROM(ANN_WA, "w2",
 	    ",\"type\":\"reaction\",\"reaction\":{\"message_id\":\""
 	    WAMID "\",\"emoji\":\"x\"}")));
-	/* BSUIDs. */
-	expect_general(BODY("{\"from\":\"" ANN_WA "\",\"from_user_id\":"
-	    "\"US.1\",\"id\":\"" WAMID "\",\"type\":\"text\",\"text\":{"
-	    "\"body\":\"hi\"}}"));
+	/* A sender known by BSUID alone (a username user). */
 	expect_general(BODY("{\"from_user_id\":\"US.1\",\"id\":\"" WAMID
 	    "\",\"type\":\"text\",\"text\":{\"body\":\"hi\"}}"));
-	expect_general(BODY("{\"from\":\"" ANN_WA "\",\"from_user_id\":null,"
+	expect_general(BODY("{\"from\":\"" ANN_WA "\",\"from_user_id\":5,"
 	    "\"id\":\"" WAMID "\",\"type\":\"text\"}"));
 	/* What identifies it: missing, null or not a string. */
 	expect_general(BODY("{\"id\":\"" WAMID "\",\"type\":\"text\"}"));
@@ -1050,6 +1087,7 @@ main(void)
 		cmocka_unit_test(unknown_type_message),
 		cmocka_unit_test(timestamps),
 		cmocka_unit_test(names_from_contacts),
+		cmocka_unit_test(bsuids_batched),
 		cmocka_unit_test(contacts_general),
 		cmocka_unit_test(changes_and_entries),
 		cmocka_unit_test(value_general),
