@@ -5,13 +5,16 @@ spawn-fcgi, wa-pushd, the Graph API simulator) and exports WA_STACK_ENV, the
 stack's settings file. Tests talk HTTP to nginx like any client would, and
 look into PostgreSQL to check what was stored.
 """
+import base64
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import subprocess
+import threading
 import time
+import urllib.parse
 
 import psycopg2
 import psycopg2.extras
@@ -186,6 +189,28 @@ class Tenant:
 
 CONTRACT = openapi_check.Contract(openapi_check.load())
 
+# Every body the suite posts to /webhook and the responder takes in (200,
+# or 5xx: a retry would take it), in order, one JSON line each: the corpus
+# test_webhook_equivalence.py replays through both ingest paths once every
+# other test has run (scripts/test.sh runs it last).
+CORPUS = "webhook-corpus.jsonl"
+_corpus_lock = threading.Lock()
+
+
+def record_webhook(stack, body, status):
+    """Appends one posted body (bytes) to the run's corpus."""
+    if status != 200 and status < 500:
+        return
+    if isinstance(body, str):
+        body = body.encode()
+    if not isinstance(body, bytes):
+        return
+    line = json.dumps({"test": os.environ.get("PYTEST_CURRENT_TEST", ""),
+                       "status": status,
+                       "body": base64.b64encode(body).decode()}) + "\n"
+    with _corpus_lock, open(os.path.join(stack.run_dir, CORPUS), "a") as f:
+        f.write(line)
+
 
 def pytest_terminal_summary(terminalreporter):
     openapi_check.summary(terminalreporter)
@@ -200,6 +225,10 @@ def _check_against_document(stack):
 
     def checked_send(self, request, **kw):
         r = send(self, request, **kw)
+        if request.method == "POST" and request.url.startswith(
+                stack.base + "/") and \
+                urllib.parse.urlsplit(request.url).path == "/webhook":
+            record_webhook(stack, request.body, r.status_code)
         if request.url.startswith(stack.base + "/"):
             CONTRACT.check_response(request.method, request.url,
                                     r.status_code,
@@ -318,9 +347,11 @@ def raw_request(stack, method, path, body=b"", headers=None, source_ip="127.0.0.
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
         # After a 101 the connection belongs to the WebSocket: no body.
-        body = b"" if resp.status in (101, 204) else resp.read()
+        reply = b"" if resp.status in (101, 204) else resp.read()
+        if method == "POST" and path == "/webhook":
+            record_webhook(stack, body, resp.status)
         CONTRACT.check_response(method, path, resp.status,
-                                resp.getheader("Content-Type"), body)
-        return RawResponse(resp.status, resp.getheaders(), body)
+                                resp.getheader("Content-Type"), reply)
+        return RawResponse(resp.status, resp.getheaders(), reply)
     finally:
         conn.close()
