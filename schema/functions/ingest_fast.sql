@@ -1,59 +1,22 @@
--- 009_ingest_fast.sql: one statement for the body Meta sends most: one
--- entry, one `messages` change, one chat message from a sender known by
--- phone (wa_id), with at most its own value.contacts[] entry (media adds
--- its metadata row in a second). Everything else, and every message kind
--- that changes other rows or emits more events (reactions, edits,
--- deletions, button and list replies), still goes through 002's general
--- path, which this falls back to whenever the shape is not exactly that.
+-- functions/ingest_fast.sql: one statement for the body Meta sends most:
+-- one entry, one `messages` change, one chat message from a sender known
+-- by phone (wa_id), with at most its own value.contacts[] entry (media
+-- adds its metadata row in a second). Everything else, and every message
+-- kind that changes other rows or emits more events (reactions, edits,
+-- deletions, button and list replies), goes through the general path
+-- (functions/ingest.sql), which wa_webhook_ingest() falls back to whenever
+-- the shape is not exactly that.
 --
 -- Why: the general path runs about fourteen statements per body (a query
 -- per contact, per kind, per event, each with its executor set up), three
 -- times the database work of the one statement below, and ingestion is
 -- bound by the database. The result is the same rows, the same events and
--- the same summary: tests/e2e run every case through both.
-
--- 002's wa_message_json() looks the contact's phone up; this form takes it
--- from the caller: a function called from a statement cannot see the
--- contact that same statement has just created. The 002 form now calls
--- it, so the message's JSON is defined here alone.
-CREATE FUNCTION wa_message_json(m messages, p_phone text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object(
-	    'id', m.wamid,
-	    'db_id', m.id,
-	    'contact_id', m.contact_id,
-	    'phone', p_phone,
-	    'direction', m.direction,
-	    'type', m.type,
-	    'text', m.text,
-	    'media', CASE WHEN m.media_id IS NOT NULL THEN jsonb_build_object(
-		'id', m.media_id, 'mime_type', m.media_mime,
-		'sha256', m.media_sha256, 'filename', m.media_filename) END,
-	    'content', m.content,
-	    'context', CASE WHEN m.context_wamid IS NOT NULL THEN
-		jsonb_build_object('message_id', m.context_wamid) END,
-	    'forwarded', m.forwarded,
-	    'frequently_forwarded', m.frequently_forwarded,
-	    'status', m.status,
-	    'status_times', m.status_times,
-	    'error', m.error,
-	    'timestamp', wa_iso(coalesce(m.meta_ts, m.created_at)),
-	    'created_at', wa_iso(m.created_at));
-$$;
-
-CREATE OR REPLACE FUNCTION wa_message_json(m messages) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	v_phone	text;
-BEGIN
-	SELECT '+' || c.wa_id INTO v_phone FROM contacts c
-	WHERE c.id = m.contact_id;
-	RETURN wa_message_json(m, v_phone);
-END $$;
+-- the same summary: tests/e2e/test_webhook_fast_path.py runs every case
+-- through both.
 
 -- The body's one message when the fast path can take it, else NULL. Only
 -- simple expressions (no query): it runs for every body.
-CREATE FUNCTION wa_wh_fast_message(p_body jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION wa_wh_fast_message(p_body jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
 	v	jsonb := p_body->'entry';
@@ -114,9 +77,9 @@ END $$;
 --
 -- A duplicate (Meta's retry) changes nothing: the contact is written only
 -- when the message is new, so its times and name stay as they were.
--- Statuses of 002 (early edits and deletions waiting for this message)
--- are applied as the general path applies them, under the same lock.
-CREATE FUNCTION wa_wh_fast(p_body jsonb) RETURNS jsonb
+-- Early edits and deletions waiting for this message are applied as the
+-- general path applies them, under the same lock.
+CREATE OR REPLACE FUNCTION wa_wh_fast(p_body jsonb) RETURNS jsonb
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
 	v_m	jsonb := wa_wh_fast_message(p_body);
@@ -212,18 +175,4 @@ BEGIN
 		END LOOP;
 	END IF;
 	RETURN to_jsonb(v_c);
-END $$;
-
--- 002's body-walking function keeps its work under another name; 007's
--- wrapper (polls) calls wa_webhook_ingest_core by name, which now tries
--- the fast path first. Replays take it too: same result either way.
-ALTER FUNCTION wa_webhook_ingest_core(jsonb, boolean)
-	RENAME TO wa_webhook_ingest_general;
-
-CREATE FUNCTION wa_webhook_ingest_core(p_body jsonb,
-    p_replay boolean DEFAULT false) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-BEGIN
-	RETURN coalesce(wa_wh_fast(p_body),
-	    wa_webhook_ingest_general(p_body, p_replay));
 END $$;
