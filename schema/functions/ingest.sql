@@ -233,10 +233,12 @@ END $$;
 -- retry may cure (lost connection, deadlock, serialization, resources),
 -- so the responder answers 5xx and Meta retries. With replay, nothing is
 -- logged again. wa_webhook_ingest() below is the entry point; this is
--- the general path alone (tests compare the fast path with it).
+-- the general path alone (tests compare the fast path with it), with the
+-- same plan settings (see there).
 CREATE OR REPLACE FUNCTION wa_webhook_ingest_general(p_body jsonb,
     p_replay boolean DEFAULT false) RETURNS jsonb
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
 	v_c	wa_wh_counts := wa_wh_zero();
 	v_entries jsonb := p_body->'entry';
@@ -298,9 +300,44 @@ END $$;
 -- stored (functions/poll.sql: the trigger there notes them). The summary
 -- is the general path's, plus "polls_to_send" when a poll's question is to
 -- be sent by the caller.
+--
+-- Plans. Everything it runs (the fast path, the general path, polls, and
+-- the triggers and foreign-key checks they fire) runs with the two
+-- settings below, which hold for the call and whatever it calls.
+-- PostgreSQL CPU per text webhook in one session, from /proc (a 2-core box
+-- shared with other work, hence ranges over 3-6 runs):
+--
+--                                 3,000 into tables   then with 200,000
+--                                 analyzed empty      messages, analyzed
+--   generic (as 002-009 had it)   980-1,120 us        570-740 us
+--   generic, seqscan off (these)  630-880 us          540-740 us
+--   custom (force_custom_plan)    2,260-2,550 us      2,830-2,850 us
+--   PostgreSQL's default (auto)   1,020-1,320 us      570-910 us
+--
+-- Generic: each statement is planned once per session. Planning them on
+-- every call costs three times the work. The default plans five times,
+-- then keeps the generic plan when it looks no dearer: so it does for the
+-- fast path, but the general path's event insert (its ids come as an
+-- array) was planned again on every call (pg_stat_statements: 1,501 plans
+-- in 1,500 calls, 0.3 ms each), and a button reply cost 1,550-1,690 us
+-- against 1,280-1,510 us with generic plans forced.
+--
+-- Sequential scans off: a generic plan is made on whatever the tables
+-- held then, and kept until one of them is analyzed again. Made on tables
+-- analyzed empty (as autovacuum or an ANALYZE can leave them), these
+-- lookups read their tables sequentially (auto_explain): the contact
+-- upsert's "is this message new" probe of messages, the foreign-key check
+-- of contacts, tenants, the /poll trigger's probe of polls, the probe of
+-- message_updates. Those first 3,000 webhooks read messages sequentially
+-- 2,000 times (4 million rows) and contacts 3,000 times, and each read
+-- grows with the table until the next ANALYZE. Every statement here finds
+-- its rows by a key with an index, so an index scan is right at any size.
+-- With it: no sequential scan of messages, contacts or events from an
+-- empty database to 200,000 messages (tests/e2e/test_ingest_plans.py).
 CREATE OR REPLACE FUNCTION wa_webhook_ingest(p_body jsonb,
     p_replay boolean DEFAULT false) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
 	v_s	jsonb;
 	v_r	record;

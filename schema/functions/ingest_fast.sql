@@ -78,9 +78,10 @@ END $$;
 -- A duplicate (Meta's retry) changes nothing: the contact is written only
 -- when the message is new, so its times and name stay as they were.
 -- Early edits and deletions waiting for this message are applied as the
--- general path applies them, under the same lock.
+-- general path applies them, under the same lock. Its plans are generic
+-- and use indexes: it runs under wa_webhook_ingest()'s settings.
 CREATE OR REPLACE FUNCTION wa_wh_fast(p_body jsonb) RETURNS jsonb
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
 	v_m	jsonb := wa_wh_fast_message(p_body);
 	v_value	jsonb;
