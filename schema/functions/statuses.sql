@@ -120,9 +120,12 @@ BEGIN
 	RETURN NULL;
 END $$;
 
--- Constraint triggers cannot be replaced (CREATE OR REPLACE TRIGGER does
--- not take them), so they are made again: in the same transaction as every
--- other function, so no write to messages ever runs without them.
+-- Constraint triggers cannot be replaced (PostgreSQL 15: "CREATE OR
+-- REPLACE CONSTRAINT TRIGGER is not supported"), so they are made again,
+-- in the same transaction as every other function: no write to messages
+-- runs without them. (DROP TRIGGER locks messages until that transaction
+-- commits: a migrate waits for the writes in flight, and holds the next
+-- ones for as long as the function files take to apply.)
 DROP TRIGGER IF EXISTS messages_wamid_insert ON messages;
 CREATE CONSTRAINT TRIGGER messages_wamid_insert AFTER INSERT ON messages
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
