@@ -32,7 +32,8 @@ $$;
 -- the history is empty), the unread count and the 24-hour window (as
 -- wa_contact_json has it). phone is E.164 with its '+', NULL for a
 -- contact known only by a BSUID.
-CREATE OR REPLACE FUNCTION wa_conv_json(c contacts, last messages, unread bigint)
+CREATE OR REPLACE FUNCTION wa_conv_json(c contacts, last messages,
+    unread bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 	    'phone', '+' || c.wa_id,

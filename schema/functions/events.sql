@@ -15,7 +15,8 @@
 -- notified.
 --
 -- Called once the transaction has written events: true when it notified.
-CREATE OR REPLACE FUNCTION wa_wake_relay() RETURNS boolean LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION wa_wake_relay() RETURNS boolean
+LANGUAGE plpgsql AS $$
 DECLARE
 	v_void	boolean;
 BEGIN
@@ -47,7 +48,8 @@ END $$;
 -- The frame clients receive, over the WebSocket and from
 -- GET /api/v1/events alike: {"id": seq, "event": name, "data": {...}}.
 -- One definition, so both paths send the same bytes.
-CREATE OR REPLACE FUNCTION wa_event_frame(p_seq bigint, p_name text, p_data jsonb)
+CREATE OR REPLACE FUNCTION wa_event_frame(p_seq bigint, p_name text,
+    p_data jsonb)
 RETURNS text LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
 	SELECT '{"id":' || p_seq || ',"event":' || to_json(p_name)::text ||
 	    ',"data":' || p_data::text || '}';

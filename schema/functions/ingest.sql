@@ -31,8 +31,8 @@ END $$;
 -- Keeps something we could not place (counted as unplaced unless p_done:
 -- kept for audit only); nothing is written when replaying, as the row
 -- being replayed already holds it.
-CREATE OR REPLACE FUNCTION wa_webhook_log(p_reason text, p_pnid text, p_tenant uuid,
-    p_body jsonb, p_detail text, p_replay boolean,
+CREATE OR REPLACE FUNCTION wa_webhook_log(p_reason text, p_pnid text,
+    p_tenant uuid, p_body jsonb, p_detail text, p_replay boolean,
     p_done boolean DEFAULT false, p_unplaced int DEFAULT 1)
 RETURNS wa_wh_counts LANGUAGE plpgsql AS $$
 DECLARE
@@ -165,7 +165,8 @@ BEGIN
 END $$;
 
 -- One change of an entry as a body of its own, which replay can ingest.
-CREATE OR REPLACE FUNCTION wa_wh_one(p_object jsonb, p_entry jsonb, p_change jsonb)
+CREATE OR REPLACE FUNCTION wa_wh_one(p_object jsonb, p_entry jsonb,
+    p_change jsonb)
 RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 	SELECT jsonb_build_object('object', p_object, 'entry',
 	    jsonb_build_array((p_entry - 'changes') ||
@@ -174,8 +175,8 @@ $$;
 
 -- One change of an entry: routed to its tenant by phone_number_id, or
 -- logged whole (wa_wh_one, built only then) when it cannot be placed.
-CREATE OR REPLACE FUNCTION wa_wh_change(p_object jsonb, p_entry jsonb, p_change jsonb,
-    p_replay boolean) RETURNS wa_wh_counts
+CREATE OR REPLACE FUNCTION wa_wh_change(p_object jsonb, p_entry jsonb,
+    p_change jsonb, p_replay boolean) RETURNS wa_wh_counts
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_value	jsonb := p_change->'value';

@@ -59,8 +59,8 @@ $$;
 -- contact given: a function called from a statement cannot see the
 -- contact that same statement has just created (functions/ingest_fast.sql
 -- passes it).
-CREATE OR REPLACE FUNCTION wa_message_json(m messages, p_phone text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION wa_message_json(m messages, p_phone text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 	    'id', m.wamid,
 	    'db_id', m.id,

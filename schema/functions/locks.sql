@@ -13,7 +13,7 @@
 -- (functions/events.sql).
 
 -- Transaction advisory lock keys, one space per tenant.
-CREATE OR REPLACE FUNCTION wa_lock_key(p_tenant uuid, p_what text) RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+CREATE OR REPLACE FUNCTION wa_lock_key(p_tenant uuid, p_what text)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT hashtextextended(p_tenant::text || '/' || p_what, 20020);
 $$;

@@ -6,8 +6,8 @@
 -- deletions): contacts resolved, rows inserted once, media recorded, the
 -- contacts' times moved, and message_incoming (plus button_clicked /
 -- selection_made) emitted for the rows actually inserted.
-CREATE OR REPLACE FUNCTION wa_wh_messages(p_tenant uuid, p_msgs jsonb, p_cts jsonb,
-    OUT n_new int, OUT n_dup int, OUT n_events int)
+CREATE OR REPLACE FUNCTION wa_wh_messages(p_tenant uuid, p_msgs jsonb,
+    p_cts jsonb, OUT n_new int, OUT n_dup int, OUT n_events int)
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_m	jsonb;

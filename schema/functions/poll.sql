@@ -168,8 +168,9 @@ END $$;
 -- --- sending the question ---------------------------------------------------
 
 -- Before the Graph call: stores the question as a pending outgoing message
--- (wa_send_begin_checked, functions/send.sql) and returns what the call needs. No row when the
--- poll is no longer open or its question was already taken in hand.
+-- (wa_send_begin_checked, functions/send.sql) and returns what the call
+-- needs. No row when the poll is no longer open or its question was
+-- already taken in hand.
 CREATE OR REPLACE FUNCTION wa_poll_send_begin(p_poll bigint)
 RETURNS TABLE (msg_id bigint, access_token text, phone_number_id text,
     payload jsonb)

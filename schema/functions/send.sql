@@ -145,8 +145,8 @@ END $$;
 -- event, on success only), and the
 -- answer kept for idempotent replays (or the key released when a retry
 -- should really retry: p_release).
-CREATE OR REPLACE FUNCTION wa_send_finish(p_msg bigint, p_wamid text, p_error jsonb,
-    p_key text, p_status int, p_body text, p_release boolean)
+CREATE OR REPLACE FUNCTION wa_send_finish(p_msg bigint, p_wamid text,
+    p_error jsonb, p_key text, p_status int, p_body text, p_release boolean)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	m	messages;

@@ -18,8 +18,8 @@ $$;
 -- message (yet), else the number of events emitted (0 or 1). The status
 -- never moves down wa_status_rank; every status keeps its time in
 -- status_times; a failed one keeps Meta's error.
-CREATE OR REPLACE FUNCTION wa_status_apply(p_tenant uuid, p_wamid text) RETURNS int
-LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION wa_status_apply(p_tenant uuid, p_wamid text)
+RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
 	v_m	messages;
 	v_times	jsonb;

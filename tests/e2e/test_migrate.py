@@ -1,8 +1,9 @@
 """wactl migrate: migrations once each, recorded with their checksum, and
 refused when an applied one changed; the functions listed in
 schema/functions/manifest redefined whole on every run, so a function is
-never patched in place; then the tables that hold rows analyzed. Most tests run on a database of
-their own (scratch_db), migrated from nothing as a new install's is."""
+never patched in place; then the tables that hold rows analyzed. Most
+tests run on a database of their own (scratch_db), migrated from nothing
+as a new install's is."""
 import hashlib
 import os
 import shutil

@@ -55,8 +55,9 @@ def wamid():
 
 
 def test_wa_status_rank_orders_the_statuses(stack):
-    ranks = stack.query("SELECT s, wa_status_rank(s) AS r FROM unnest(%s::text[])"
-                        " WITH ORDINALITY AS x(s, n) ORDER BY n", ORDER)
+    ranks = stack.query("SELECT s, wa_status_rank(s) AS r FROM"
+                        " unnest(%s::text[]) WITH ORDINALITY AS x(s, n)"
+                        " ORDER BY n", ORDER)
     assert [r["r"] for r in ranks] == sorted(r["r"] for r in ranks)
     assert len({r["r"] for r in ranks}) == len(ORDER)
     assert stack.query("SELECT wa_status_rank('deleted') AS r")[0]["r"] is None

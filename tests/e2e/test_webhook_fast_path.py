@@ -1,9 +1,10 @@
-"""The one-statement path for the common body (schema/009_ingest_fast.sql)
-gives exactly what the general path gives: the same message row, contact,
-event and summary. Each case is posted to one tenant (through the fast
-path) and fed to the general path directly for a twin tenant, and the
-results are compared field by field. The shapes the fast path must leave
-to the general path are checked too, so a case cannot pass by accident."""
+"""The one-statement path for the common body
+(schema/functions/ingest_fast.sql) gives exactly what the general path
+gives: the same message row, contact, event and summary. Each case is
+posted to one tenant (through the fast path) and fed to the general path
+directly for a twin tenant, and the results are compared field by field.
+The shapes the fast path must leave to the general path are checked too,
+so a case cannot pass by accident."""
 import copy
 import json
 import time
