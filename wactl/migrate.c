@@ -288,33 +288,73 @@ check_listed(const char *dir, char *listed[], int n)
 	return rc;
 }
 
-/* The files functions/manifest lists, read in its order into sql; a
- * missing or unlisted file stops the migrate before anything is applied. */
-static int
-load_functions(const char *schema, struct buf *sql)
+/* The function files, in the manifest's order. */
+struct fn_files {
+	char		*names[MAX_FILES];
+	struct buf	 sql[MAX_FILES];
+	int		 n;
+};
+
+static void
+fn_files_free(struct fn_files *f)
 {
-	char	 dir[PATH_MAX], path[PATH_MAX], *names[MAX_FILES];
-	int	 n, i, rc;
+	while (f->n > 0) {
+		f->n--;
+		free(f->names[f->n]);
+		buf_free(&f->sql[f->n]);
+	}
+}
+
+/* The files functions/manifest lists, read into f (zeroed by the
+ * caller); a missing or unlisted file stops the migrate before anything
+ * is applied. */
+static int
+load_functions(const char *schema, struct fn_files *f)
+{
+	char	 dir[PATH_MAX], path[PATH_MAX];
+	int	 i, rc;
 
 	snprintf(dir, sizeof(dir), "%s/functions", schema);
-	if ((n = manifest(dir, names, MAX_FILES)) < 0)
+	if ((f->n = manifest(dir, f->names, MAX_FILES)) < 0) {
+		f->n = 0;
 		return 1;
-	rc = check_listed(dir, names, n);
-	for (i = 0; i < n && rc == 0; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (read_file(path, sql) != 0)
+	}
+	rc = check_listed(dir, f->names, f->n);
+	for (i = 0; i < f->n && rc == 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, f->names[i]);
+		if (read_file(path, &f->sql[i]) != 0)
 			rc = fail("migrate: cannot read %s (listed in %s/"
 			    "manifest)", path, dir);
-		buf_append(sql, "\n", 1);
 	}
-	free_names(names, n);
 	return rc;
+}
+
+/* All function files in one transaction, a statement each (an error
+ * names its file): a responder never sees half of a new set. Silent: it
+ * happens on every migrate. */
+static int
+apply_functions(struct db *db, const struct fn_files *f)
+{
+	int	i;
+
+	if (db_exec_sql(db, "BEGIN") != 0)
+		return fail("migrate: %s", db_errmsg(db));
+	for (i = 0; i < f->n; i++)
+		if (db_exec_sql(db, buf_str(&f->sql[i])) != 0) {
+			fail("migrate: functions/%s: %s", f->names[i],
+			    db_errmsg(db));
+			db_exec_sql(db, "ROLLBACK");
+			return 1;
+		}
+	if (db_exec_sql(db, "COMMIT") != 0)
+		return fail("migrate: functions/: %s", db_errmsg(db));
+	return 0;
 }
 
 /* Migrations, then functions, then statistics. */
 static int
 migrate(struct db *db, const char *dir, char *names[], int n,
-    const struct buf *functions)
+    const struct fn_files *functions)
 {
 	size_t	i;
 	int	j;
@@ -327,15 +367,8 @@ migrate(struct db *db, const char *dir, char *names[], int n,
 	for (j = 0; j < n; j++)
 		if (apply(db, dir, names[j]) != 0)
 			return 1;
-	/* All functions in one transaction: a responder never sees half of
-	 * a new set. Silent: it happens on every migrate. */
-	if (db_exec_sql(db, "BEGIN") != 0 ||
-	    db_exec_sql(db, buf_str(functions)) != 0 ||
-	    db_exec_sql(db, "COMMIT") != 0) {
-		fail("migrate: functions/: %s", db_errmsg(db));
-		db_exec_sql(db, "ROLLBACK");
+	if (apply_functions(db, functions) != 0)
 		return 1;
-	}
 	if (db_exec_sql(db, analyze_sql) != 0)
 		return fail("migrate: ANALYZE: %s", db_errmsg(db));
 	return 0;
@@ -344,7 +377,7 @@ migrate(struct db *db, const char *dir, char *names[], int n,
 int
 cmd_migrate(struct db *db, int argc, char **argv)
 {
-	struct buf	 functions = BUF_INIT;
+	struct fn_files	 functions = { .n = 0 };
 	char		 dir[PATH_MAX], *names[MAX_FILES];
 	int		 n, rc;
 
@@ -363,6 +396,6 @@ cmd_migrate(struct db *db, int argc, char **argv)
 	db_exec_sql(db, "SELECT pg_advisory_unlock(4242001)");
 out:
 	free_names(names, n);
-	buf_free(&functions);
+	fn_files_free(&functions);
 	return rc;
 }
