@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg_array.h"
@@ -72,6 +73,9 @@ static int		 arriving;	/* announced, not yet queued */
 static size_t		 queued_msgs;
 static struct job	*queue, **queue_end = &queue;
 static int		 leading;	/* a batch is being stored */
+/* The leader's connection: one per process, used by one leader at a time,
+ * whichever thread that is. */
+static struct db	*batch_db;
 static uint64_t		 n_bodies, n_batches;
 
 /* Takes the oldest queued jobs, up to BATCH_MAX_MSGS messages (at least
@@ -124,7 +128,16 @@ ingest_batch_announce(struct ingest_arrival *a)
 	pthread_mutex_lock(&lock);
 	arriving++;
 	a->pending = 1;
+	a->hold_ms = 0;
 	pthread_mutex_unlock(&lock);
+}
+
+static void
+nap_ms(int ms)
+{
+	struct timespec	t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
 }
 
 /* Called with the lock held. */
@@ -311,8 +324,8 @@ run_batch(struct db *db, struct job *jobs, size_t njobs, size_t nmsgs)
 }
 
 void
-ingest_batch_store(struct db *db, struct wh_body *body,
-    struct ingest_arrival *a, struct ingest_result *res)
+ingest_batch_store(struct wh_body *body, struct ingest_arrival *a,
+    struct ingest_result *res)
 {
 	struct job	 self = { .body = body, .res = res }, *batch, *j;
 	size_t		 njobs, nmsgs;
@@ -330,10 +343,18 @@ ingest_batch_store(struct db *db, struct wh_body *body,
 			continue;
 		}
 		leading = 1;
+		if (a != NULL && a->hold_ms > 0) {
+			pthread_mutex_unlock(&lock);
+			nap_ms(a->hold_ms);
+			pthread_mutex_lock(&lock);
+		}
 		linger();
 		batch = take_batch(&njobs, &nmsgs);
+		if (batch_db == NULL)
+			batch_db = db_open_lazy(conf.database_url,
+			    "wa-fcgi-webhook");
 		pthread_mutex_unlock(&lock);
-		run_batch(db, batch, njobs, nmsgs);
+		run_batch(batch_db, batch, njobs, nmsgs);
 		pthread_mutex_lock(&lock);
 		for (j = batch; j != NULL; j = j->next) {
 			j->done = 1;

@@ -40,14 +40,18 @@ struct ingest_result {
  * which is a no-op after ingest_batch_store(). */
 struct ingest_arrival {
 	int	pending;
+	/* Tests only (X-WA-Test-Ingest-Hold-Ms): when this body's thread
+	 * leads a batch, it waits this long first, so that bodies sent with
+	 * it are certain to share its batch. */
+	int	hold_ms;
 };
 void	ingest_batch_announce(struct ingest_arrival *);
 void	ingest_batch_gone(struct ingest_arrival *);
 
-/* Blocks until the body's batch has ended; db is the calling thread's own
- * connection, used when this thread is the one that runs a batch. */
-void	ingest_batch_store(struct db *, struct wh_body *,
-	    struct ingest_arrival *, struct ingest_result *);
+/* Blocks until the body's batch has ended. Whichever thread stores a batch
+ * uses the process's one batch connection. */
+void	ingest_batch_store(struct wh_body *, struct ingest_arrival *,
+	    struct ingest_result *);
 
 /* Bodies and batches stored since the process started (metrics, tests). */
 void	ingest_batch_stats(uint64_t *bodies, uint64_t *batches);

@@ -92,7 +92,13 @@ workers_start(long n, pthread_t *tids)
 		ws[i].id = (int)i;
 		ws[i].user_slot = -1;
 		snprintf(app, sizeof(app), "wa-fcgi-%s", conf.pool);
-		ws[i].db = db_open(conf.database_url, app);
+		/* A webhook thread needs its own connection only for what the
+		 * batched path leaves to the general one (ingest_batch.c has
+		 * the process's batch connection): connect when it first does,
+		 * so threads cost no idle server processes. */
+		ws[i].db = strcmp(conf.pool, "webhook") == 0 ?
+		    db_open_lazy(conf.database_url, app) :
+		    db_open(conf.database_url, app);
 		if ((ws[i].curl = curl_easy_init()) == NULL)
 			fatal("curl_easy_init failed");
 		atomic_fetch_add(&running, 1);

@@ -35,6 +35,21 @@ test_hooks_poison(char **envp)
 	    "HTTP_X_WA_TEST_INGEST_POISON", envp)) != NULL && *v == '1';
 }
 
+int
+test_hooks_hold_ms(char **envp)
+{
+	const char	*v;
+	char		*end;
+	long		 ms;
+
+	if (!conf.test_hooks_on || (v = FCGX_GetParam(
+	    "HTTP_X_WA_TEST_INGEST_HOLD_MS", envp)) == NULL)
+		return 0;
+	ms = strtol(v, &end, 10);
+	return *v != '\0' && *end == '\0' && ms >= 1 && ms <= 2000 ?
+	    (int)ms : 0;
+}
+
 void
 test_hooks_end(void)
 {

@@ -7,6 +7,8 @@
  *   X-WA-Test-Ingest-Poison: 1               a webhook body the batched
  *       path takes is given a value the database refuses, so the batch
  *       holding it fails and its bodies take the general path alone
+ *   X-WA-Test-Ingest-Hold-Ms: 1..2000        the batch this body's thread
+ *       leads waits that long before it starts (ingest_batch.h)
  */
 #ifndef WA_TEST_HOOKS_H
 #define WA_TEST_HOOKS_H
@@ -15,6 +17,8 @@
 void	test_hooks_begin(char **envp);
 /* Whether this request asks for a poisoned batch (see above). */
 int	test_hooks_poison(char **envp);
+/* The hold this request asks for, in ms (0: none). */
+int	test_hooks_hold_ms(char **envp);
 /* Undoes them once the request, work after the reply included, is over. */
 void	test_hooks_end(void);
 

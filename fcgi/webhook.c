@@ -343,7 +343,7 @@ ingest_batched(struct req *r, struct ingest_arrival *a, int *status)
 		return -1;
 	if (test_hooks_poison(((FCGX_Request *)r->fcgi)->envp))
 		snprintf(b.msgs[0].ts, sizeof(b.msgs[0].ts), "poison");
-	ingest_batch_store(r->w->db, &b, a, &res);
+	ingest_batch_store(&b, a, &res);
 	wh_body_free(&b);
 	switch (res.outcome) {
 	case INGEST_GENERAL:
@@ -404,6 +404,7 @@ webhook_receive(struct req *r)
 	if (!sig_header_valid(sig))
 		return reject_signature(r, 403, "malformed");
 	ingest_batch_announce(&a);
+	a.hold_ms = test_hooks_hold_ms(((FCGX_Request *)r->fcgi)->envp);
 	st = receive(r, &a);
 	ingest_batch_gone(&a);
 	return st;

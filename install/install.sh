@@ -79,7 +79,8 @@ install_files() {
 	done
 	install -m 644 schema/*.sql "$D$DATADIR/schema/"
 	install -d "$D$DATADIR/schema/functions"
-	install -m 644 schema/functions/*.sql "$D$DATADIR/schema/functions/"
+	install -m 644 schema/functions/*.sql schema/functions/manifest \
+	    "$D$DATADIR/schema/functions/"
 	rm -rf "$D$DATADIR/www"
 	cp -r nginx/www "$D$DATADIR/www"
 	chmod -R u=rwX,go=rX "$D$DATADIR/www"

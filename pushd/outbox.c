@@ -73,7 +73,7 @@ static const struct db_stmt assign = { "outbox_assign",
 static const struct db_stmt probe = { "outbox_probe",
 	"SELECT 1 FROM events WHERE seq IS NULL AND xact >= $1::xid8 LIMIT 1" };
 
-/* Wake-ups (wa_wake_relay() in schema/008_relay_wakeup.sql): while we hold
+/* Wake-ups (wa_wake_relay() in schema/functions/events.sql): while we hold
  * "awake" (4242005), transactions that emit events do not NOTIFY, so they
  * do not queue on NOTIFY's database-wide commit lock. To settle, we let go
  * of it and test "in flight" (4242006), which every such transaction holds

@@ -1,5 +1,8 @@
 -- 001_init.sql: accounts and tenants, contacts, messages, media, and the
 -- event outbox. Later migrations add what each capability needs.
+--
+-- Tables only, as in every migration; the functions are in schema/functions/
+-- (wa_emit, which writes to the outbox: functions/events.sql).
 
 CREATE TABLE tenants (
 	id			uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -123,17 +126,3 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_tenant_seq ON events (tenant_id, seq)
 	WHERE seq IS NOT NULL;
 CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL;
-
--- Emits an event: the row, and a wake-up for wa-pushd at commit. The
--- notification carries no payload: NOTIFY folds identical ones within a
--- transaction, so a batch of events costs one wake-up. PL/pgSQL, not SQL:
--- a SQL function that cannot be inlined (an INSERT cannot) is parsed and
--- planned again on every call, which cost more than the insert itself;
--- PL/pgSQL keeps both statements' plans for the session.
-CREATE FUNCTION wa_emit(p_tenant uuid, p_name text, p_data jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-	INSERT INTO events (tenant_id, name, data)
-	VALUES (p_tenant, p_name, p_data);
-	PERFORM pg_notify('wa_events', '');
-END $$;

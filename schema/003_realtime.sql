@@ -6,6 +6,9 @@
 -- commits late is numbered when it shows up, not skipped). The counters
 -- live here, written by wa-pushd alone: no webhook transaction ever waits
 -- on a per-tenant counter row.
+--
+-- Tables only; wa_event_frame(), the frame clients receive, is in
+-- functions/events.sql.
 
 CREATE TABLE event_cursors (
 	tenant_id	uuid PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
@@ -16,12 +19,3 @@ CREATE TABLE event_cursors (
 	published	bigint NOT NULL DEFAULT 0,
 	CHECK (published BETWEEN 0 AND assigned)
 );
-
--- The frame clients receive, over the WebSocket and from
--- GET /api/v1/events alike: {"id": seq, "event": name, "data": {...}}.
--- One definition, so both paths send the same bytes.
-CREATE FUNCTION wa_event_frame(p_seq bigint, p_name text, p_data jsonb)
-RETURNS text LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-	SELECT '{"id":' || p_seq || ',"event":' || to_json(p_name)::text ||
-	    ',"data":' || p_data::text || '}';
-$$;

@@ -110,12 +110,20 @@ db_connect(struct db *db)
 }
 
 struct db *
-db_open(const char *dsn, const char *app)
+db_open_lazy(const char *dsn, const char *app)
 {
 	struct db	*db = xcalloc(1, sizeof(*db));
 
 	db->dsn = xstrdup(dsn);
 	db->app = xstrdup(app);
+	return db;
+}
+
+struct db *
+db_open(const char *dsn, const char *app)
+{
+	struct db	*db = db_open_lazy(dsn, app);
+
 	db_connect(db);
 	return db;
 }
@@ -160,6 +168,8 @@ peer_closed(struct db *db)
 int
 db_ensure(struct db *db)
 {
+	int	first = db->conn == NULL;
+
 	if (PQstatus(db->conn) == CONNECTION_OK && !peer_closed(db))
 		return 0;
 	db_connect(db);
@@ -167,7 +177,8 @@ db_ensure(struct db *db)
 		db->err = DB_EUNAVAIL;
 		return -1;
 	}
-	log_info("db: reconnected");
+	if (!first)
+		log_info("db: reconnected");
 	return 0;
 }
 

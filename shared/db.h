@@ -27,6 +27,8 @@ enum db_err {
 };
 
 struct db	*db_open(const char *dsn, const char *app);	/* never NULL */
+/* The same, connecting on first use: for threads that may never need one. */
+struct db	*db_open_lazy(const char *dsn, const char *app);
 void		 db_close(struct db *);
 int		 db_ensure(struct db *);	/* 0 when connected */
 int		 db_connected(const struct db *);

@@ -72,10 +72,10 @@ mutation() {
 	exactly-once)		# no unique (tenant_id, wamid) on messages
 		replace schema/001_init.sql $',\n\tUNIQUE (tenant_id, wamid)\n);' \
 		    $'\n);' &&
-		replace schema/002_webhook.sql \
+		replace schema/functions/messages.sql \
 		    'ON CONFLICT (tenant_id, wamid) DO NOTHING' \
 		    'ON CONFLICT DO NOTHING' &&
-		replace schema/009_ingest_fast.sql \
+		replace schema/functions/ingest_batch.sql \
 		    'ON CONFLICT (tenant_id, wamid) DO NOTHING' \
 		    'ON CONFLICT DO NOTHING' ;;
 	publisher-key)		# nginx's publisher takes requests without the key
@@ -179,7 +179,7 @@ for r in "${RULES[@]}"; do
 	# Back to the real tree's files (a fresh mtime: make rebuilds).
 	for f in fcgi/webhook.c fcgi/auth.c fcgi/ws_auth.c fcgi/user_slots.c \
 	    fcgi/route.c nginx/nginx.conf.in schema/001_init.sql \
-	    schema/002_webhook.sql schema/009_ingest_fast.sql \
+	    schema/functions/messages.sql schema/functions/ingest_batch.sql \
 	    schema/functions/ws_sessions.sql schema/functions/ws_tickets.sql \
 	    schema/functions/api_keys.sql; do
 		cmp -s "$ROOT/$f" "$WORK/$f" || cp "$ROOT/$f" "$WORK/$f"

@@ -292,12 +292,3 @@ BEGIN
 	v_text := set_config('wa.poll_msgs', '', true);
 END $$;
 
--- The SQL entry point no longer tries 009's one-statement fast path: the
--- batched path above replaced it, and the general path is the one that
--- logs what the database refuses (the fast path answered 500 instead).
-CREATE OR REPLACE FUNCTION wa_webhook_ingest_core(p_body jsonb,
-    p_replay boolean DEFAULT false) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-BEGIN
-	RETURN wa_webhook_ingest_general(p_body, p_replay);
-END $$;

@@ -1,0 +1,13 @@
+-- functions/retired.sql: functions that no longer exist, dropped from
+-- databases made before they went (IF EXISTS: a new database never had
+-- them). Applied last, in the same transaction as the files that replace
+-- them, so no caller ever finds neither.
+
+-- 007 and 009 wrapped the general path under this name (polls, then the
+-- fast path); wa_webhook_ingest() now does both itself.
+DROP FUNCTION IF EXISTS wa_webhook_ingest_core(jsonb, boolean);
+
+-- 009's one-statement path for the common body: the batched path of
+-- functions/ingest_batch.sql took its place.
+DROP FUNCTION IF EXISTS wa_wh_fast(jsonb);
+DROP FUNCTION IF EXISTS wa_wh_fast_message(jsonb);
