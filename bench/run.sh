@@ -27,7 +27,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 SECS=${BENCH_SECONDS:-10}
-PROCS_LIST=${BENCH_PROCS:-"4 8 16"}
+PROCS_LIST=${BENCH_PROCS:-"1 2 4"}
 ONLY=${BENCH_ONLY:-"fresh ceilings ingest peer ws relay send media scale"}
 MODULES=${BENCH_MODULES:-"pushstream nchan"}
 BASE=${BENCH_PORT_BASE:-18600}
@@ -48,7 +48,7 @@ GRAPH_PORT=$((BASE + 11))
 SLOW_PORT=$((BASE + 12))
 export WA_SIMULATOR=off
 export WA_GRAPH_URL=http://127.0.0.1:$GRAPH_PORT
-export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-4}
+export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-2}
 export WA_API_PROCS=${WA_API_PROCS:-2}
 export WA_API_THREADS=${WA_API_THREADS:-32}
 # The send runs drive the whole pool with one user's token: measure the

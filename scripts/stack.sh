@@ -83,12 +83,15 @@ load_config() {
 	export WA_PUBLISH_URL=${WA_PUBLISH_URL:-"http://127.0.0.1:$WA_PUBLISH_PORT/pub"}
 	export WA_GRAPH_VERSION=${WA_GRAPH_VERSION:-v21.0}
 	export WA_LOG_LEVEL=${WA_LOG_LEVEL:-info}
-	export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-4}
+	export WA_WEBHOOK_PROCS=${WA_WEBHOOK_PROCS:-2}
 	export WA_API_PROCS=${WA_API_PROCS:-2}
-	# Threads per process. A webhook waits only on a commit; an API
-	# request may wait hundreds of ms on Meta, so that pool needs more
-	# request slots (each thread holds one database connection).
-	export WA_WEBHOOK_THREADS=${WA_WEBHOOK_THREADS:-${WA_FCGI_THREADS:-4}}
+	# Threads per process. A webhook process stores the bodies its threads
+	# hold in batches, one commit for as many as arrive meanwhile: more
+	# threads, larger batches (a webhook thread connects to the database
+	# only for bodies the batched path leaves to the general one). An API
+	# request may wait hundreds of ms on Meta, so that pool needs request
+	# slots too (each API thread holds one database connection).
+	export WA_WEBHOOK_THREADS=${WA_WEBHOOK_THREADS:-${WA_FCGI_THREADS:-24}}
 	export WA_API_THREADS=${WA_API_THREADS:-${WA_FCGI_THREADS:-32}}
 	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-pushstream}
 	[ "$WA_PUSH_MODULE" = push-stream ] && WA_PUSH_MODULE=pushstream
