@@ -286,8 +286,7 @@ BEGIN
 		    v_text = MESSAGE_TEXT;
 		-- What a retry may cure goes back to the caller: 5xx, Meta
 		-- retries. Anything else is about this body: keep it whole.
-		IF left(v_state, 2) IN ('08', '40', '53', '55', '57', '58',
-		    'XX') THEN
+		IF wa_sqlstate_retryable(v_state) THEN
 			RAISE;
 		END IF;
 		v_c := wa_webhook_log('ingest_error', NULL, NULL, p_body,
@@ -360,8 +359,7 @@ BEGIN
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE,
 		    v_text = MESSAGE_TEXT;
-		IF left(v_state, 2) IN ('08', '40', '53', '55', '57', '58',
-		    'XX') THEN
+		IF wa_sqlstate_retryable(v_state) THEN
 			RAISE;
 		END IF;
 		RAISE WARNING 'poll: % %', v_state, v_text;

@@ -273,8 +273,7 @@ BEGIN
 		EXCEPTION WHEN OTHERS THEN
 			GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE,
 			    v_text = MESSAGE_TEXT;
-			IF left(v_state, 2) IN ('08', '40', '53', '55', '57',
-			    '58', 'XX') THEN
+			IF wa_sqlstate_retryable(v_state) THEN
 				RAISE;
 			END IF;
 			RAISE WARNING 'poll: % %', v_state, v_text;
