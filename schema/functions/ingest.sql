@@ -236,8 +236,8 @@ END $$;
 -- retry may cure (lost connection, deadlock, serialization, resources),
 -- so the responder answers 5xx and Meta retries. With replay, nothing is
 -- logged again. wa_webhook_ingest() below is the entry point; this is
--- the general path alone (tests compare the fast path with it), with the
--- same plan settings (see there).
+-- the general path alone (tests compare the batched path with it), with
+-- the same plan settings (see there).
 CREATE OR REPLACE FUNCTION wa_webhook_ingest_general(p_body jsonb,
     p_replay boolean DEFAULT false) RETURNS jsonb
 LANGUAGE plpgsql
@@ -297,14 +297,14 @@ END $$;
 
 -- The contract (the responder's one round trip, and wactl's replay):
 --   SELECT wa_webhook_ingest(body::jsonb [, replay])
--- stores the body as wa_webhook_ingest_general() does, through the fast
--- path when the body has its shape, then lets polls see the messages just
--- stored (functions/poll.sql: the trigger there notes them). The summary
+-- stores the body with wa_webhook_ingest_general(), then lets polls see
+-- the messages just stored (functions/poll.sql: the trigger there notes
+-- them). The summary
 -- is the general path's, plus "polls_to_send" when a poll's question is to
 -- be sent by the caller.
 --
--- Plans. Everything it runs (the fast path, the general path, polls, and
--- the triggers and foreign-key checks they fire) runs with the two
+-- Plans. Everything it runs (the general path, polls, and the triggers
+-- and foreign-key checks they fire) runs with the two
 -- settings below, which hold for the call and whatever it calls.
 -- PostgreSQL CPU per text webhook in one session, from /proc (a 2-core box
 -- shared with other work, hence ranges over 3-6 runs):
@@ -318,8 +318,8 @@ END $$;
 --
 -- Generic: each statement is planned once per session. Planning them on
 -- every call costs three times the work. The default plans five times,
--- then keeps the generic plan when it looks no dearer: so it does for the
--- fast path, but the general path's event insert (its ids come as an
+-- then keeps the generic plan when it looks no dearer: so it did for 009's
+-- one-statement path, but the general path's event insert (its ids come as an
 -- array) was planned again on every call (pg_stat_statements: 1,501 plans
 -- in 1,500 calls, 0.3 ms each), and a button reply cost 1,550-1,690 us
 -- against 1,280-1,510 us with generic plans forced.
@@ -343,7 +343,6 @@ SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
 	v_s	jsonb;
 	v_r	record;
-	v_state	text;
 	v_text	text;
 BEGIN
 	-- An assignment, not PERFORM: a simple expression, no query to run.
@@ -352,19 +351,10 @@ BEGIN
 	IF current_setting('wa.poll_msgs', true) = '' THEN
 		RETURN v_s;
 	END IF;
-	-- An auto-reply is not worth losing messages for: a data error in
-	-- it is logged and the body still commits.
-	BEGIN
-		v_r := wa_poll_ingested();
-	EXCEPTION WHEN OTHERS THEN
-		GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE,
-		    v_text = MESSAGE_TEXT;
-		IF wa_sqlstate_retryable(v_state) THEN
-			RAISE;
-		END IF;
-		RAISE WARNING 'poll: % %', v_state, v_text;
+	v_r := wa_poll_ingested_or_warn();
+	IF v_r.n_events IS NULL THEN
 		RETURN v_s;
-	END;
+	END IF;
 	v_s := jsonb_set(v_s, '{events}', to_jsonb(coalesce(
 	    (v_s->>'events')::int, 0) + v_r.n_events));
 	IF jsonb_array_length(v_r.to_send) > 0 THEN

@@ -251,7 +251,8 @@ END $$;
 -- Polls (poll.sql): the messages_poll_note trigger noted the stored
 -- messages that may concern one; each is handled on its own, in order, so
 -- its events and question are counted to its body. A data error in a poll
--- is logged and the messages still commit, as on the general path.
+-- is logged and the messages still commit, as on the general path
+-- (wa_poll_ingested_or_warn).
 CREATE OR REPLACE FUNCTION wa_ingest_batch_polls(p_ids bigint[],
     p_ords int[])
 RETURNS TABLE (ord int, events int, poll bigint)
@@ -261,24 +262,14 @@ DECLARE
 		    'wa.poll_msgs'), ','), ',')::bigint[];
 	v_id	bigint;
 	v_r	record;
-	v_state	text;
 	v_text	text;
 BEGIN
 	FOREACH v_id IN ARRAY (SELECT array_agg(n ORDER BY n)
 	    FROM unnest(v_noted) n) LOOP
 		ord := p_ords[array_position(p_ids, v_id)];
 		v_text := set_config('wa.poll_msgs', v_id || ',', true);
-		BEGIN
-			v_r := wa_poll_ingested();
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE,
-			    v_text = MESSAGE_TEXT;
-			IF wa_sqlstate_retryable(v_state) THEN
-				RAISE;
-			END IF;
-			RAISE WARNING 'poll: % %', v_state, v_text;
-			CONTINUE;
-		END;
+		v_r := wa_poll_ingested_or_warn();
+		CONTINUE WHEN v_r.n_events IS NULL;
 		events := v_r.n_events;
 		poll := NULL;
 		RETURN NEXT;

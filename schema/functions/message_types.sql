@@ -1,8 +1,11 @@
 -- functions/message_types.sql: how each of Meta's message types is stored.
 -- wa_msg_norm() is the one place that maps an item of value.messages[] to
 -- the columns of `messages` (type, text, media, content, ...): the general
--- path, the fast path and edits all store through it. A new type Meta adds
--- is stored as 'unknown' (raw keeps it) until it is named here.
+-- path and edits store through it, and the batched path's C reader
+-- (shared/wh_parse.c, take_columns and content_json) does exactly what it
+-- does: change one, change the other (tests/unit/test_wh_parse.c and
+-- tests/e2e/test_webhook_batch_path.py hold them together). A new type
+-- Meta adds is stored as 'unknown' (raw keeps it) until it is named here.
 
 -- Whether a messages[] item can be placed: an object with a string id and
 -- a sender, and for updates the message they change.

@@ -174,6 +174,30 @@ BEGIN
 	END LOOP;
 END $$;
 
+-- wa_poll_ingested() for the ingest paths: an auto-reply is not worth
+-- losing messages for, so a data error in it is logged (a WARNING in
+-- PostgreSQL's log) and gives NULLs, and the body still commits. What a
+-- retry may cure is raised, so the body is retried whole.
+CREATE OR REPLACE FUNCTION wa_poll_ingested_or_warn(OUT to_send jsonb,
+    OUT n_events int)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_state	text;
+	v_text	text;
+BEGIN
+	SELECT p.to_send, p.n_events INTO to_send, n_events
+	FROM wa_poll_ingested() p;
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE,
+	    v_text = MESSAGE_TEXT;
+	IF wa_sqlstate_retryable(v_state) THEN
+		RAISE;
+	END IF;
+	RAISE WARNING 'poll: % %', v_state, v_text;
+	to_send := NULL;
+	n_events := NULL;
+END $$;
+
 -- --- sending the question ---------------------------------------------------
 
 -- Before the Graph call: stores the question as a pending outgoing message
