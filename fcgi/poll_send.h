@@ -1,5 +1,5 @@
 /* fcgi/poll_send.h: the /poll auto-reply's one step outside PostgreSQL:
- * sending the question (schema/007_poll.sql holds the rest). */
+ * sending the question (schema/functions/poll.sql holds the rest). */
 #ifndef WA_POLL_SEND_H
 #define WA_POLL_SEND_H
 

@@ -1,5 +1,5 @@
 /* pushd/timers.h: deadlines kept in PostgreSQL that must fire even when
- * no traffic arrives (today: /poll's, schema/007_poll.sql). */
+ * no traffic arrives (today: /poll's, schema/functions/poll.sql). */
 #ifndef WA_TIMERS_H
 #define WA_TIMERS_H
 

@@ -94,7 +94,7 @@ cmd_tenant_add(struct db *db, int argc, char **argv)
 		return fail("tenant add: --phone-number-id must be digits");
 	if (!digits_only(v[2]))
 		return fail("tenant add: --waba-id must be digits");
-	/* The /poll auto-reply (schema/007_poll.sql): on by default in dev
+	/* The /poll auto-reply (schema/functions/poll.sql): on by default in dev
 	 * only, so a production tenant never answers customers unasked. */
 	if (poll != NULL && strcmp(poll, "on") != 0 && strcmp(poll, "off") != 0)
 		return fail("tenant add: --poll must be on or off");

@@ -3,7 +3,7 @@ events (item 6): a contact's "/poll" makes the backend send a reply-button
 question through the Graph API (the simulator records it); the contact's
 button reply or matching text answers it, "/cancel" cancels it, and wa-pushd
 ends it at its deadline with no other traffic. State is in PostgreSQL only
-(schema/007_poll.sql)."""
+(schema/functions/poll.sql)."""
 import json
 import secrets
 import time
