@@ -135,6 +135,7 @@ wactl(['user', 'add', '--email', user.email, '--tenant', other.id, '--role', 'ag
 const alice = {phone: '1555' + digits(7), name: 'Alice <b>Tester</b>'};
 const bob = {phone: '1556' + digits(7), name: 'Bob Builder'};
 const carol = {phone: '1557' + digits(7), name: 'Carol Closed'};
+const gus = {phone: '1561' + digits(7), name: 'Gus Gone'};
 const XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 
 const inbound = (who, message, extra = {}) => sim('POST', '/_sim/inbound',
@@ -149,6 +150,7 @@ const inbound = (who, message, extra = {}) => sim('POST', '/_sim/inbound',
 let context, page, profile, jwt = null;
 const problems = [];
 let outage = false;	// nginx is down on purpose: connection errors expected
+let expected = null;	// a console error a test provokes on purpose (RegExp)
 const OUTAGE_NOISE = /WebSocket connection to|ERR_CONNECTION_REFUSED|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_RESET|ERR_NETWORK_CHANGED|Failed to load resource/;
 
 before(async () => {
@@ -174,6 +176,7 @@ before(async () => {
 	await inbound(bob, {type: 'text', text: {body: 'See above please'}, context: first});
 	const old = Math.floor(Date.now() / 1000) - 3 * 86400;
 	await inbound(carol, {type: 'text', text: {body: 'An old question'}, timestamp: String(old)});
+	await inbound(gus, {type: 'text', text: {body: 'Anyone there?'}, timestamp: String(old)});
 
 	profile = mkdtempSync(join(tmpdir(), 'wa-inbox-chromium-'));
 	context = await chromium.launchPersistentContext(profile, {
@@ -189,6 +192,8 @@ before(async () => {
 		if (m.type() !== 'error')
 			return;
 		if (outage && OUTAGE_NOISE.test(m.text()))
+			return;
+		if (expected && expected.test(m.text() + ' ' + m.location().url))
 			return;
 		problems.push(`console.error: ${m.text()} (${m.location().url})`);
 	});
@@ -232,6 +237,29 @@ async function shot(name) {
 const conv = (who) => page.locator(`#conv-list [data-phone="+${who.phone}"]`);
 const msgs = () => page.locator('#msg-list li.msg');
 const lastMsg = () => page.locator('#msg-list li.msg').last();
+
+// The REST API as the signed-in user, from node: the token the login
+// answer carried (the page itself never uses it).
+async function apiAs(method, path, tenant = shop) {
+	const r = await fetch(BASE + path, {method, headers: {Authorization: 'Bearer ' + jwt,
+	    'X-Tenant-Id': tenant.id, Accept: 'application/json'}});
+	const j = r.status === 204 ? null : await r.json();
+	if (!r.ok)
+		throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
+	return j;
+}
+
+// The page's own computed styles and boxes.
+const opacityOf = (loc) => loc.evaluate((n) => getComputedStyle(n).opacity);
+const widthOf = (loc) => loc.evaluate((n) => n.getBoundingClientRect().width);
+
+// At phone width: back to the list, whatever was open.
+async function phoneList() {
+	await page.setViewportSize({width: 390, height: 844});
+	if (await page.locator('#back').isVisible())
+		await page.click('#back');
+	await page.locator('#list-pane').waitFor();
+}
 
 // --- the tests ---------------------------------------------------------------
 
@@ -345,6 +373,78 @@ test('a message text with <script> shows as text and runs nothing', async () => 
 	await shot('06-xss-escaped');
 });
 
+test('a draft stays with its conversation, and comes back after a reload', async () => {
+	await conv(bob).click();
+	await page.locator('#conv-name', {hasText: bob.name}).waitFor();
+	await page.fill('#text', 'draft for Bob');
+	await conv(alice).click();
+	await page.locator('#conv-name', {hasText: alice.name}).waitFor();
+	assert.equal(await page.inputValue('#text'), '', "Bob's draft is not in Alice's box");
+	await page.fill('#text', 'draft for Alice');
+	await conv(bob).click();
+	await page.locator('#conv-name', {hasText: bob.name}).waitFor();
+	assert.equal(await page.inputValue('#text'), 'draft for Bob', "Bob's draft is back");
+	// Kept in localStorage per business and conversation: a reload keeps it.
+	await page.reload();
+	await page.locator('#conv-name', {hasText: bob.name}).waitFor();
+	await page.locator('#live[data-state="live"]').waitFor();
+	assert.equal(await page.inputValue('#text'), 'draft for Bob', 'the draft survives a reload');
+	const keys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('draft')));
+	assert.ok(keys.some((k) => k.includes(shop.id) && k.includes(bob.phone)), 'keyed by business and conversation: ' + keys);
+	await conv(alice).click();
+	await page.locator('#conv-name', {hasText: alice.name}).waitFor();
+	assert.equal(await page.inputValue('#text'), 'draft for Alice');
+	// An emptied box forgets the draft.
+	await page.fill('#text', '');
+	await conv(bob).click();
+	await page.locator('#conv-name', {hasText: bob.name}).waitFor();
+	await page.fill('#text', '');
+	await conv(alice).click();
+	await page.locator('#conv-name', {hasText: alice.name}).waitFor();
+	assert.equal(await page.inputValue('#text'), '');
+	assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('draft'))), []);
+});
+
+test('right-to-left text: dir="auto" on messages, names and previews, and a preview keeps its start', async () => {
+	const rania = {phone: '1562' + digits(7), name: 'رانيا حداد'};
+	const text = 'مرحبا، أريد أن أسأل عن طلبي رقم 4521 الذي أرسلته إلى Berlin الأسبوع الماضي ولم يصل بعد، هل يمكنكم التحقق من ذلك؟';
+	await inbound(rania, {type: 'text', text: {body: text}});
+	const pv = conv(rania).locator('.preview');
+	await pv.waitFor();
+	// The element holding the text: the preview or a part of it.
+	const seen = await pv.evaluate((n) => {
+		const w = document.createTreeWalker(n, NodeFilter.SHOW_TEXT);
+		let t;
+		while ((t = w.nextNode()) && !/[\u0600-\u06ff]/.test(t.data))
+			;
+		const box = t.parentElement;
+		const r = document.createRange();
+		r.setStart(t, 0);
+		r.setEnd(t, 1);
+		const c = r.getBoundingClientRect(), b = box.getBoundingClientRect();
+		return {dir: box.closest('[dir]')?.getAttribute('dir'), direction: getComputedStyle(box).direction,
+		    cut: box.scrollWidth > box.clientWidth, first: [c.left, c.right], box: [b.left, b.right]};
+	});
+	assert.equal(seen.dir, 'auto', 'the preview has dir="auto"');
+	assert.equal(seen.direction, 'rtl', 'the preview runs right to left');
+	assert.ok(seen.cut, 'the preview is long enough to be cut');
+	assert.ok(seen.first[0] >= seen.box[0] - 1 && seen.first[1] <= seen.box[1] + 1,
+	    `the first letter is visible (letter ${seen.first}, box ${seen.box})`);
+	assert.equal(await conv(rania).locator('.name').getAttribute('dir'), 'auto');
+	await conv(rania).click();
+	await page.locator('#conv-name', {hasText: rania.name}).waitFor();
+	const t = lastMsg().locator('.text');
+	assert.equal(await t.textContent(), text);
+	assert.equal(await t.getAttribute('dir'), 'auto');
+	assert.equal(await t.evaluate((n) => getComputedStyle(n).direction), 'rtl');
+	assert.equal(await page.locator('#conv-name').getAttribute('dir'), 'auto');
+	// A Latin message stays left to right.
+	await conv(bob).click();
+	await page.locator('#conv-name', {hasText: bob.name}).waitFor();
+	assert.equal(await lastMsg().locator('.text').evaluate((n) => getComputedStyle(n).direction), 'ltr');
+	await shot('06b-rtl');
+});
+
 let sentWamid = null;
 test('sending a text reaches Meta (the simulator) and its tick moves live to read', async () => {
 	await conv(bob).click();
@@ -401,6 +501,71 @@ test('a failed send shows a failed tick with the reason on hover', async () => {
 	}
 });
 
+test('a send that cannot reach the server keeps its bubble with the error and a Retry, and Retry sends it once', async () => {
+	const text = 'sent while offline ' + digits(4);
+	await page.route('**/api/v1/send/text', (r) => r.abort('internetdisconnected'));
+	expected = /ERR_INTERNET_DISCONNECTED.*\/api\/v1\/send\/text/;
+	try {
+		await page.fill('#text', text);
+		await page.press('#text', 'Enter');
+		const li = msgs().filter({hasText: text});
+		await li.locator('.fail-reason').waitFor();
+		assert.match(await li.locator('.fail-reason').textContent(), /not sent|cannot be reached/i);
+		await li.locator('button', {hasText: 'Retry'}).waitFor();
+		assert.equal(await page.inputValue('#text'), '', 'the text is in the bubble, not lost');
+		await shot('07b-send-failed');
+		await audit('a conversation with a send that failed');
+	} finally {
+		await page.unroute('**/api/v1/send/text');
+		expected = null;
+	}
+	const since = await simSeq();
+	await msgs().filter({hasText: text}).locator('button', {hasText: 'Retry'}).click();
+	const req = await waitFor(async () => (await simRequests(since)).find((r) => r.json?.text?.body === text), 'sent on retry');
+	const wamid = (typeof req.response === 'string' ? JSON.parse(req.response) : req.response).messages[0].id;
+	await page.locator(`#msg-list li[data-id="${wamid}"] .tick`).waitFor();
+	assert.equal(await msgs().filter({hasText: text}).count(), 1, 'one bubble');
+	assert.equal(await msgs().filter({hasText: text}).locator('.fail-reason').count(), 0);
+	assert.equal(await page.locator('#send-error').textContent(), '', 'no error left behind');
+});
+
+test('a send Meta refuses shows one bubble with the reason and a Retry', async () => {
+	const text = 'refused by Meta ' + digits(4);
+	await sim('POST', '/_sim/fail', {code: 131026, path: 'messages', times: 1, to: bob.phone,
+	    details: 'Receiver is incapable of receiving this message'});
+	expected = /status of 422 .*\/api\/v1\/send\/text/;
+	try {
+		await page.fill('#text', text);
+		await page.press('#text', 'Enter');
+		const li = msgs().filter({hasText: text});
+		await li.locator('.fail-reason', {hasText: /incapable/}).waitFor();
+		await li.locator('button', {hasText: 'Retry'}).waitFor();
+	} finally {
+		expected = null;
+	}
+	// Witness: a later event has been applied, so the refused send's own
+	// message_outgoing event is in too; still one bubble.
+	const w = await inbound(bob, {type: 'text', text: {body: 'witness ' + digits(4)}});
+	await page.locator(`#msg-list li[data-id="${w}"]`).waitFor();
+	assert.equal(await msgs().filter({hasText: text}).count(), 1, 'one bubble for one send');
+});
+
+test("Meta's 131047 (the 24 hours have passed) closes the window in the header and the composer", async () => {
+	await conv(bob).click();
+	await page.locator('#conv-window', {hasText: 'Window open'}).waitFor();
+	await sim('POST', '/_sim/fail', {code: 131047, path: 'messages', times: 1, mode: 'async', to: bob.phone});
+	await page.fill('#text', 'too late ' + digits(4));
+	await page.press('#text', 'Enter');
+	await page.locator('#conv-window', {hasText: 'Window closed'}).waitFor();
+	await page.locator('#template-form').waitFor();
+	assert.equal(await page.locator('#text').isDisabled(), true);
+	assert.equal(await conv(bob).locator('.window').textContent(), 'closed');
+	// The customer writes again: the window opens again.
+	await inbound(bob, {type: 'text', text: {body: 'I am back'}});
+	await page.locator('#conv-window', {hasText: 'Window open'}).waitFor();
+	assert.equal(await page.locator('#text').isDisabled(), false);
+});
+
 test('an incoming message appears live, in the open conversation and in the list', async () => {
 	const text = 'Great, thanks! ' + digits(4);
 	const wamid = await inbound(bob, {type: 'text', text: {body: text}});
@@ -439,6 +604,12 @@ test('reply quotes the message, and a reaction shows on it', async () => {
 	const r = await waitFor(async () => (await simRequests(since)).find((x) => x.json?.type === 'reaction'), 'reaction sent');
 	assert.equal(r.json.reaction.message_id, wamid);
 	await page.locator(`#msg-list li[data-id="${wamid}"] .reaction[title="You"]`, {hasText: '👍'}).waitFor();
+	// Our reaction's own event (direction "out") has come back once a later
+	// event shows: still one reaction, ours.
+	const w = await inbound(bob, {type: 'text', text: {body: 'witness of the reaction ' + digits(4)}});
+	await page.locator(`#msg-list li[data-id="${w}"]`).waitFor();
+	assert.deepEqual(await t2.locator('.reaction').evaluateAll((ns) => ns.map((n) => n.title + ' ' + n.textContent)),
+	    ['You 👍'], 'our own reaction shows once, as ours');
 	// Picking it again takes it back (DELETE .../reaction: an empty emoji).
 	const s2 = await simSeq();
 	await t2.locator('button[aria-label="React"]').click();
@@ -467,17 +638,94 @@ test('an attachment is uploaded, then sent as media', async () => {
 	await waitFor(() => li.locator('img').evaluate((i) => i.complete && i.naturalWidth > 0), 'sent image shown');
 });
 
+test('a file over WhatsApp\'s limit is refused before any upload, with its size in MB', async () => {
+	const uploads = [];
+	const onReq = (r) => r.url().includes('/api/v1/upload/media') && uploads.push(r.url());
+	page.on('request', onReq);
+	try {
+		const big = Buffer.concat([PNG, Buffer.alloc(6 * 1024 * 1024)]);
+		await page.setInputFiles('#attach', {name: 'huge.png', mimeType: 'image/png', buffer: big});
+		const err = page.locator('#send-error');
+		await err.filter({hasText: /huge\.png/}).waitFor();
+		assert.match(await err.textContent(), /6(\.\d)? MB.*5 MB/);
+		assert.equal(await page.locator('#attach-name').isVisible(), false, 'not kept as the attachment');
+		assert.equal(uploads.length, 0, 'nothing uploaded');
+	} finally {
+		page.off('request', onReq);
+	}
+	// A fitting file then goes as before.
+	await page.setInputFiles('#attach', {name: 'small.png', mimeType: 'image/png', buffer: PNG});
+	await page.locator('#attach-name', {hasText: 'small.png'}).waitFor();
+	assert.equal(await page.locator('#send-error').textContent(), '', 'the refusal is gone');
+	await page.locator('#attach-name button').click();
+});
+
 test('older messages load when scrolling up', async () => {
 	const dave = {phone: '1558' + digits(7), name: 'Dave Chatty'};
 	const many = Array.from({length: 45}, (_, i) => ({type: 'text', text: {body: 'line ' + (i + 1)}}));
 	const r = await sim('POST', '/_sim/inbound', {phone_number_id: shop.pnid, from: dave.phone, name: dave.name, messages: many});
 	assert.equal(r.webhook_status, 200);
+	// Read elsewhere (another agent): the chat opens at the end, not at a
+	// first unread message.
+	await apiAs('POST', '/api/v1/messages/' + encodeURIComponent(r.wamids[r.wamids.length - 1]) + '/read');
+	await page.reload();
+	await page.locator('#live[data-state="live"]').waitFor();
 	await conv(dave).click();
 	await waitFor(async () => (await msgs().count()) === 30, 'first page');
 	assert.equal(await lastMsg().locator('.text').textContent(), 'line 45');
 	await page.locator('#messages').evaluate((b) => { b.scrollTop = 0; b.dispatchEvent(new Event('scroll')); });
 	await waitFor(async () => (await msgs().count()) === 45, 'older page loaded');
 	assert.equal(await msgs().first().locator('.text').textContent(), 'line 1');
+});
+
+test('a chat with many unread opens at the first unread, under an "unread" divider, with date separators', async () => {
+	const fran = {phone: '1563' + digits(7), name: 'Fran Frequent'};
+	const twoDaysAgo = Math.floor(Date.now() / 1000) - 2 * 86400;
+	const olds = Array.from({length: 12}, (_, i) => ({type: 'text', text: {body: 'old ' + (i + 1)},
+	    timestamp: String(twoDaysAgo + i)}));
+	let r = await sim('POST', '/_sim/inbound', {phone_number_id: shop.pnid, from: fran.phone, name: fran.name, messages: olds});
+	assert.equal(r.webhook_status, 200);
+	// Read once: opened, then left for another chat.
+	await conv(fran).click();
+	await page.locator('#conv-name', {hasText: fran.name}).waitFor();
+	await waitFor(async () => (await conv(fran).locator('.badge').count()) === 0, 'the old ones read');
+	await conv(alice).click();
+	await page.locator('#conv-name', {hasText: alice.name}).waitFor();
+	const news = Array.from({length: 47}, (_, i) => ({type: 'text', text: {body: 'new ' + (i + 1)}}));
+	r = await sim('POST', '/_sim/inbound', {phone_number_id: shop.pnid, from: fran.phone, name: fran.name, messages: news});
+	assert.equal(r.webhook_status, 200);
+	await conv(fran).locator('.badge', {hasText: '47'}).waitFor();
+	await conv(fran).click();
+	const divider = page.locator('#msg-list li.unread-divider');
+	await divider.waitFor();
+	assert.match(await divider.textContent(), /47 unread messages/);
+	assert.equal(await divider.evaluate((n) => {
+		let x = n.nextElementSibling;
+		while (x && !x.classList.contains('msg'))
+			x = x.nextElementSibling;
+		return x?.querySelector('.text')?.textContent;
+	}), 'new 1', 'the divider sits right above the first unread message');
+	// The view opens there, not at the bottom.
+	const box = await page.locator('#messages').boundingBox();
+	await waitFor(async () => {
+		const d = await divider.boundingBox();
+		return d && d.y >= box.y - 1 && d.y + d.height <= box.y + box.height + 1;
+	}, 'the divider in view');
+	assert.equal(await lastMsg().locator('.text').evaluate((n) => {
+		const b = n.closest('.messages').getBoundingClientRect(), m = n.getBoundingClientRect();
+		return m.top > b.bottom;
+	}), true, 'the newest message is below the fold');
+	// Date separators: one for two days ago, "Today" for the rest.
+	const days = await page.locator('#msg-list li.day').allTextContents();
+	assert.ok(days.length >= 2, 'date separators: ' + days);
+	assert.equal(days[days.length - 1], 'Today');
+	const firstDay = await page.locator('#msg-list li.day').first().evaluate((n) => {
+		let x = n.nextElementSibling;
+		return x?.classList.contains('msg') ? x.querySelector('.text')?.textContent : null;
+	});
+	assert.match(firstDay, /^old /, 'a separator above the oldest message shown');
+	await shot('08a-unread-divider');
+	await audit('a conversation with an unread divider and date separators');
 });
 
 test('outside the 24-hour window the composer explains why and sends a template', async () => {
@@ -494,6 +742,21 @@ test('outside the 24-hour window the composer explains why and sends a template'
 	const req = await waitFor(async () => (await simRequests(since)).find((r) => r.json?.type === 'template'), 'template sent');
 	assert.equal(req.json.template.name, 'hello_world');
 	await page.locator('#msg-list li.msg.out[data-type="template"]').waitFor();
+});
+
+test('the template box offers the templates this business used recently', async () => {
+	await conv(gus).click();
+	await page.locator('#conv-name', {hasText: gus.name}).waitFor();
+	await page.locator('#template-form').waitFor();
+	const chip = page.locator('#tpl-recent button', {hasText: 'hello_world'});
+	await chip.waitFor();
+	await page.fill('#tpl-name', '');
+	await page.fill('#tpl-lang', '');
+	await chip.click();
+	assert.equal(await page.inputValue('#tpl-name'), 'hello_world');
+	assert.equal(await page.inputValue('#tpl-lang'), 'en_US');
+	await shot('08b-recent-templates');
+	await audit('the template composer with recent templates');
 });
 
 test('after nginx restarts the page reconnects and catches up from the events API: nothing lost, nothing twice', async () => {
@@ -592,6 +855,68 @@ test('keyboard: Tab from search reaches the list, Enter opens a conversation and
 	await page.waitForFunction(() => document.activeElement?.id === 'text' || document.activeElement?.id === 'tpl-name');
 });
 
+test('desktop notifications and a sound, asked for on a click, for new messages of another chat or a hidden tab', async () => {
+	await context.grantPermissions(['notifications'], {origin: BASE});
+	await conv(bob).click();
+	await page.locator('#conv-name', {hasText: bob.name}).waitFor();
+	// Record what the page shows and plays (the real API underneath).
+	await page.evaluate(() => {
+		window.__notes = [];
+		window.__beeps = 0;
+		const Real = window.Notification;
+		window.Notification = class extends Real {
+			constructor(title, opts) {
+				super(title, opts);
+				window.__notes.push({title, body: opts?.body});
+			}
+		};
+		const start = AudioScheduledSourceNode.prototype.start;
+		AudioScheduledSourceNode.prototype.start = function (...a) {
+			window.__beeps++;
+			return start.apply(this, a);
+		};
+	});
+	await page.click('#notify');
+	await page.locator('#notify[aria-pressed="true"]').waitFor();
+	await page.click('#sound');
+	await page.locator('#sound[aria-pressed="true"]').waitFor();
+	await audit('the top bar with notifications on');
+	const notes = () => page.evaluate(() => window.__notes);
+	// Another chat's message: a notification and a sound.
+	const ping = 'are you there? ' + digits(4);
+	await inbound(alice, {type: 'text', text: {body: ping}});
+	await waitFor(async () => (await notes()).some((n) => n.body?.includes(ping)), 'a notification');
+	assert.equal((await notes()).find((n) => n.body?.includes(ping)).title, alice.name);
+	await waitFor(() => page.evaluate(() => window.__beeps > 0), 'a sound');
+	// The open chat's message, tab visible: none.
+	const here = 'in the open chat ' + digits(4);
+	const w = await inbound(bob, {type: 'text', text: {body: here}});
+	await page.locator(`#msg-list li[data-id="${w}"]`).waitFor();
+	assert.ok(!(await notes()).some((n) => n.body?.includes(here)), 'no notification for what is on screen');
+	// The open chat's message while the tab is hidden: one.
+	await page.evaluate(() => {
+		Object.defineProperty(document, 'visibilityState', {get: () => 'hidden', configurable: true});
+		Object.defineProperty(document, 'hidden', {get: () => true, configurable: true});
+		document.dispatchEvent(new Event('visibilitychange'));
+	});
+	try {
+		const away = 'while you were away ' + digits(4);
+		await inbound(bob, {type: 'text', text: {body: away}});
+		await waitFor(async () => (await notes()).some((n) => n.body?.includes(away)), 'a notification while hidden');
+	} finally {
+		await page.evaluate(() => {
+			delete document.visibilityState;
+			delete document.hidden;
+			document.dispatchEvent(new Event('visibilitychange'));
+		});
+	}
+	// Off again: the choice is kept in this browser.
+	await page.click('#sound');
+	await page.locator('#sound[aria-pressed="false"]').waitFor();
+	await page.click('#notify');
+	await page.locator('#notify[aria-pressed="false"]').waitFor();
+});
+
 test('at phone width one pane shows at a time and Back returns to the list', async () => {
 	await page.setViewportSize({width: 390, height: 780});
 	await page.click('#back').catch(() => {});
@@ -629,6 +954,56 @@ test('at phone width one pane shows at a time and Back returns to the list', asy
 	await page.setViewportSize({width: 1280, height: 800});
 });
 
+test('phone: an attachment leaves the text box its width; reply and react appear on tap, not beside every bubble', async () => {
+	try {
+		await phoneList();
+		await conv(bob).click();
+		await page.locator('#conv').waitFor();
+		const w0 = await widthOf(page.locator('#text'));
+		await page.setInputFiles('#attach', {name: 'a-rather-long-file-name-for-a-photo.png', mimeType: 'image/png', buffer: PNG});
+		await page.locator('#attach-name').waitFor();
+		const w = await widthOf(page.locator('#text'));
+		assert.ok(w >= w0 - 2 && w > 200, `the text box keeps its width with a file attached (${w}px, ${w0}px without)`);
+		assert.equal(await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), false);
+		await shot('11a-phone-attachment');
+		await page.locator('#attach-name button').click();
+		// The buttons stay hidden until a bubble is tapped.
+		await page.mouse.move(1, 1);
+		const target = msgs().filter({has: page.locator('.text')}).last();
+		const acts = target.locator('.actions');
+		await waitFor(async () => (await opacityOf(acts)) === '0', 'reply/react hidden until tapped', 3000);
+		await target.locator('.bubble .text').click();
+		await waitFor(async () => (await opacityOf(acts)) === '1', 'reply/react shown on tap', 3000);
+		assert.ok(await acts.locator('button[aria-label="React"]').isVisible());
+		await shot('11b-phone-actions');
+		await audit('a conversation at phone width with a bubble tapped');
+		await page.click('#back');
+		await page.locator('#list-pane').waitFor();
+	} finally {
+		await page.setViewportSize({width: 1280, height: 800});
+	}
+});
+
+test('phone: inside one chat, a badge on Back counts the other chats with new messages', async () => {
+	try {
+		await phoneList();
+		await conv(bob).click();
+		await page.locator('#conv').waitFor();
+		await inbound(alice, {type: 'text', text: {body: 'news from Alice ' + digits(4)}});
+		const badge = page.locator('#back-badge');
+		await badge.waitFor();
+		assert.match(await badge.textContent(), /^[1-9]\d*$/);
+		const unread = await page.locator('#conv-list .conv-item.unread').count();
+		assert.equal(await badge.textContent(), String(unread), 'the number of other chats with unread messages');
+		await page.getByRole('button', {name: /^Back to conversations.*\b\d+ chats? with unread messages/}).waitFor();
+		await shot('11c-phone-badge');
+		await page.click('#back');
+		await page.locator('#list-pane').waitFor();
+	} finally {
+		await page.setViewportSize({width: 1280, height: 800});
+	}
+});
+
 test('the list loads further pages as it scrolls', async () => {
 	const before = await page.locator('#conv-list .conv-item').count();
 	const prefix = '1560' + digits(4);
@@ -654,6 +1029,13 @@ test('switching business shows only that business', async () => {
 	await page.locator('#list-note', {hasText: 'No conversations yet.'}).waitFor();
 	assert.equal(await page.locator('#conv-list .conv-item').count(), 0);
 	await page.locator('#live[data-state="live"]').waitFor();
+	// The first conversation arrives live: the note goes.
+	const first = {phone: '1564' + digits(7), name: 'First Customer'};
+	const r = await sim('POST', '/_sim/inbound', {phone_number_id: other.pnid, from: first.phone, name: first.name,
+	    message: {type: 'text', text: {body: 'hello, anyone?'}}});
+	assert.equal(r.webhook_status, 200);
+	await conv(first).waitFor();
+	await page.locator('#list-note').waitFor({state: 'hidden'});
 	await page.click('#switch-tenant');
 	await page.click(`#tenant-list .tenant[data-id="${shop.id}"]`);
 	await page.locator('#tenant-name', {hasText: shop.name}).waitFor();

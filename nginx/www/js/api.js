@@ -3,10 +3,11 @@
 // (the server's CSRF check). The page never handles a token.
 
 export class ApiError extends Error {
-	constructor(status, code, message) {
+	constructor(status, code, message, graph) {
 		super(message || code);
 		this.status = status;
 		this.code = code;
+		this.graph = graph || null;	// Meta's error, when it refused
 	}
 }
 
@@ -51,17 +52,18 @@ async function send(method, path, {json, form, query, signal, headers: extra} = 
 }
 
 async function errorOf(res) {
-	let code = 'http_' + res.status, message = res.statusText;
+	let code = 'http_' + res.status, message = res.statusText, graph = null;
 	try {
 		const j = await res.json();
 		if (j && j.error) {
 			code = j.error.code || code;
 			message = j.error.message || message;
+			graph = j.error.graph || null;
 		}
 	} catch (e) { /* not JSON: keep the status line */ }
 	if (res.status === 401)
 		onUnauthorized();
-	return new ApiError(res.status, code, message);
+	return new ApiError(res.status, code, message, graph);
 }
 
 // JSON in, JSON out; null for 204. Throws ApiError.

@@ -4,11 +4,15 @@
 import {$, el, shortTime, toDate} from './dom.js';
 import {api, newKey, setTenant, setUnauthorizedHandler} from './api.js';
 import {Live} from './live.js';
-import {messageNode, msgKey, preview, reactionsOf, STATUS_RANK} from './render.js';
+import {messageNode, msgKey, preview, previewParts, reactionsOf, STATUS_RANK} from './render.js';
+import {announce, notifyState, soundOn, toggleNotify, toggleSound} from './notify.js';
 
 const HINT = 'wa.signedIn';	// "a session cookie may exist": not a token
 const LAST_TENANT = 'wa.tenant';
+const DRAFT = 'wa.draft.';	// + tenant id + '.' + phone: the composer's text
+const TEMPLATES = 'wa.templates.';	// + tenant id: templates sent from here
 const PAGE = 30;
+const PAGE_MAX = 200;		// the API's largest page
 const EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
 // One spelling for a phone: events and answers may differ ('+' or not).
@@ -25,6 +29,13 @@ const S = {
 	open: null,		// see openConversation()
 	replyTo: null,
 	file: null,
+	locals: new Map(),	// phone -> Map(local key -> send not yet answered, or failed)
+	chains: new Map(),	// phone -> the promise of its last send (one at a time)
+	sentIds: new Set(),	// wamids our sends were answered with
+	retryOf: new Map(),	// message key -> the send that stored it failed
+	retried: new Set(),	// failed messages sent again
+	metaClosed: new Map(),	// phone -> window_expires_at when Meta said 131047
+	templates: new Map(),	// name -> language: recently used templates
 };
 
 // --- views ------------------------------------------------------------------
@@ -90,6 +101,10 @@ async function logout() {
 	try {
 		await api('POST', '/api/v1/auth/logout');
 	} catch (e) { /* the cookie is cleared or already gone */ }
+	// The next person at this browser must not find our drafts.
+	for (const k of Object.keys(localStorage))
+		if (k.startsWith(DRAFT))
+			localStorage.removeItem(k);
 	signedOut();
 }
 
@@ -132,6 +147,8 @@ function leaveTenant() {
 	closeConversation();
 	S.tenant = null;
 	S.convs.clear();
+	for (const k of ['locals', 'chains', 'sentIds', 'retryOf', 'retried', 'metaClosed', 'templates'])
+		S[k].clear();
 	setTenant(null);
 }
 
@@ -145,6 +162,7 @@ async function enterTenant(t) {
 	$('#tenant-name').textContent = t.name;
 	$('#tenant-phone').textContent = '';
 	$('#search').value = S.q = '';
+	loadTemplates();
 	api('GET', '/api/v1/tenant').then((r) => {
 		if (S.tenant === t && r.tenant?.display_phone_number)
 			$('#tenant-phone').textContent = '+' + r.tenant.display_phone_number.replace(/^\+/, '');
@@ -162,6 +180,8 @@ async function enterTenant(t) {
 
 function liveState(s) {
 	const n = $('#live');
+	if (s === 'live' && $('#send-error').dataset.kind === 'load')
+		sendNote('');	// resync() loads again
 	n.dataset.state = s;
 	n.textContent = {connecting: 'Connecting…', live: 'Live',
 	    reconnecting: 'Reconnecting…', offline: 'Offline'}[s] || s;
@@ -179,6 +199,7 @@ function resync() {
 
 async function loadList(more) {
 	const seq = ++S.listSeq;
+	let ok = false;
 	S.listLoading = true;
 	try {
 		const r = await api('GET', '/api/v1/conversations', {query: {
@@ -189,12 +210,14 @@ async function loadList(more) {
 			S.convs.clear();
 		for (const c of r.conversations || []) {
 			c.phone = normPhone(c.phone || c.wa_id);
+			fixWindow(c);
+			noteTemplate(c.last_message);
 			S.convs.set(c.phone, c);
 		}
 		S.listCursor = r.next_cursor || null;
-		note($('#list-note'), S.convs.size ? '' : S.q ? 'No conversation matches.' :
-		    'No conversations yet.');
+		emptyNote();
 		renderList();
+		ok = true;
 	} catch (e) {
 		if (seq !== S.listSeq || e.status === 401)
 			return;
@@ -208,6 +231,23 @@ async function loadList(more) {
 		if (seq === S.listSeq)
 			S.listLoading = false;
 	}
+	if (ok && seq === S.listSeq)
+		listMore();
+}
+
+// The next page when the end of the list is in view: after a scroll, and
+// after each load (a scroll while one was loading, or a first load that
+// replaced the rows a scroll had added, would otherwise wait for the next).
+function listMore() {
+	const l = $('#conv-list');
+	if (S.listCursor && !S.listLoading && l.clientHeight > 0 && l.scrollHeight - l.scrollTop - l.clientHeight < 200)
+		loadList(true);
+}
+
+// Also when the first conversation arrives live (onEvent).
+function emptyNote() {
+	note($('#list-note'), S.convs.size ? '' : S.q ? 'No conversation matches.' :
+	    'No conversations yet.');
 }
 
 const lastTime = (c) => c.last_message?.timestamp || c.last_message?.time || c.last_activity_at;
@@ -220,6 +260,12 @@ function renderList() {
 	$('#conv-list').replaceChildren(...rows.map(convItem));
 	const unread = rows.filter((c) => c.unread_count > 0 && c.phone !== S.open?.phone).length;
 	document.title = (unread ? '(' + unread + ') ' : '') + (S.tenant ? S.tenant.name + ' · ' : '') + 'Inbox';
+	// On a phone the list is hidden behind the open chat: Back counts the
+	// other chats with something new.
+	const b = $('#back-badge');
+	b.textContent = unread ? String(unread) : '';
+	b.hidden = !unread;
+	$('#back-unread').textContent = unread ? (unread === 1 ? ' chat' : ' chats') + ' with unread messages' : '';
 	$('#list-more').hidden = !S.listCursor;
 	if (focused)
 		$('#conv-list').querySelector(`[data-phone="${CSS.escape(focused)}"]`)?.focus();
@@ -229,13 +275,14 @@ function convItem(c) {
 	const open = S.open?.phone === c.phone;
 	const unread = c.unread_count > 0 && !open;
 	const name = c.name || c.contact?.name || c.phone;
+	const pv = previewParts(c.last_message);
 	return el('li', {},
 	    el('button', {type: 'button', class: 'conv-item' + (open ? ' active' : '') +
 	        (unread ? ' unread' : ''), dataset: {phone: c.phone},
 	        'aria-current': open ? 'true' : undefined,
 	        onclick: () => go(c.phone)},
 	        el('span', {class: 'row'},
-	            el('strong', {class: 'name'}, name),
+	            el('strong', {class: 'name', dir: 'auto'}, name),
 	            el('time', {class: 'time'}, shortTime(lastTime(c)))),
 	        el('span', {class: 'row'},
 	            el('span', {class: 'phone muted'}, name !== c.phone ? c.phone : ''),
@@ -245,7 +292,10 @@ function convItem(c) {
 	                'Window closed: only templates can be sent'},
 	                c.window_open ? 'open' : 'closed')),
 	        el('span', {class: 'row'},
-	            el('span', {class: 'preview'}, preview(c.last_message)),
+	            // The text alone is dir="auto" and cut at its own end: an
+	            // Arabic preview keeps its first words.
+	            el('span', {class: 'preview'}, pv.you ? el('span', {class: 'you'}, 'You: ') : '',
+	                el('span', {class: 'preview-text', dir: 'auto'}, pv.text)),
 	            unread ? el('span', {class: 'badge', 'aria-label': c.unread_count + ' unread'},
 	                String(c.unread_count)) : '')));
 }
@@ -265,6 +315,8 @@ function touchConv(d, m) {
 	const phone = normPhone(d.phone || m.phone);
 	if (!phone)
 		return null;
+	if (m.direction === 'in')
+		S.metaClosed.delete(phone);	// they wrote: a new window
 	let c = S.convs.get(phone);
 	if (!c) {
 		if (S.q)
@@ -280,6 +332,7 @@ function touchConv(d, m) {
 		if ('window_open' in d.contact) {
 			c.window_open = d.contact.window_open;
 			c.window_expires_at = d.contact.window_expires_at;
+			fixWindow(c);
 		}
 	}
 	c.last_message = {id: m.id, wamid: m.id, type: m.type, direction: m.direction,
@@ -355,7 +408,8 @@ async function openConversation(phone) {
 	$('#conv-empty').hidden = true;
 	$('#conv').hidden = false;
 	$('#msg-list').replaceChildren();
-	note($('#send-error'), '');
+	sendNote('');
+	restoreDraft();
 	renderHead();
 	renderList();
 	await reloadOpen();
@@ -372,7 +426,10 @@ function closeConversation() {
 	for (const u of o.urls)
 		URL.revokeObjectURL(u);
 	clearTimeout(o.windowTimer);
+	saveDraft();
 	S.open = null;
+	$('#text').value = '';	// the draft stays with its conversation
+	autosize();
 	cancelReply();
 	clearFile();
 	closePicker();
@@ -381,32 +438,76 @@ function closeConversation() {
 	$('#conv-empty').hidden = false;
 }
 
+// The first load of a conversation with unread messages fetches enough to
+// reach the first of them (the list said how many), opens there under an
+// "N unread messages" divider, and keeps the divider while it is open.
 async function reloadOpen() {
 	const o = S.open;
+	const fresh = !o.loaded;
+	const limit = fresh ? Math.min(PAGE_MAX, Math.max(PAGE, (o.conv.unread_count || 0) + 10)) : PAGE;
 	try {
 		const r = await api('GET', '/api/v1/conversations/' + encodeURIComponent(o.phone),
-		    {query: {limit: PAGE}, signal: o.ctrl.signal});
+		    {query: {limit}, signal: o.ctrl.signal});
 		if (S.open !== o)
 			return;
 		o.conv = Object.assign(S.convs.get(o.phone) || {}, r.conversation || {}, {phone: o.phone});
+		fixWindow(o.conv);
 		S.convs.set(o.phone, o.conv);
-		const fresh = !o.loaded;
-		o.loaded = true;
-		if (fresh)
+		// Two loads may race (opening, and the socket's first open): the
+		// first answer counts as the first.
+		const first = fresh && !o.loaded;
+		if (first) {
+			o.loaded = true;
 			o.nextBefore = r.next_before || null;
-		for (const m of (r.messages || []).slice().reverse())
+			o.unread = o.conv.unread_count || 0;
+		}
+		for (const m of (r.messages || []).slice().reverse()) {
+			// A send still unanswered may be in the history already.
+			if (m.direction === 'out' && (m.status === 'pending' || m.status === 'accepted'))
+				claimLocal(o.phone, m);
 			upsertMessage(m, true);
+		}
+		if (first) {
+			for (const L of S.locals.get(o.phone)?.values() || [])
+				o.msgs.set(L.local, L);	// sends still on their way, or failed
+			await loadUnread(o);
+			if (S.open !== o)
+				return;
+		}
 		renderHead();
 		renderMessages();
-		if (fresh || o.atEnd)
+		if (first && o.firstUnread)
+			scrollToUnread();
+		else if (first || o.atEnd)
 			scrollToEnd();
 		markRead();
 		renderList();
+		if ($('#send-error').dataset.kind === 'load')
+			sendNote('');
 	} catch (e) {
 		if (e.name === 'AbortError' || S.open !== o)
 			return;
-		note($('#send-error'), 'Could not load the conversation: ' + e.message);
+		sendNote('Could not load the conversation: ' + e.message, 'load');
 	}
+}
+
+const incoming = (o) => [...o.msgs.values()].filter((m) => m.direction === 'in').sort(byTime);
+
+// Older pages until the first unread message is loaded (at most 1000
+// messages: beyond, the divider sits on the oldest one loaded).
+async function loadUnread(o) {
+	for (let pages = 0; o.unread > incoming(o).length && o.nextBefore && pages < 5; pages++) {
+		const r = await api('GET', '/api/v1/conversations/' + encodeURIComponent(o.phone),
+		    {query: {limit: PAGE_MAX, before: o.nextBefore}, signal: o.ctrl.signal});
+		if (S.open !== o)
+			return;
+		o.nextBefore = r.next_before || null;
+		for (const m of r.messages || [])
+			upsertMessage(m, true);
+	}
+	const ins = incoming(o);
+	if (o.unread > 0 && ins.length)
+		o.firstUnread = msgKey(ins[Math.max(0, ins.length - o.unread)]);
 }
 
 function renderHead() {
@@ -414,6 +515,7 @@ function renderHead() {
 	const name = c.name || c.contact?.name || o.phone;
 	$('#conv-name').textContent = name;
 	$('#conv-phone').textContent = name !== o.phone ? o.phone : '';
+	noteTemplates(o);
 	const w = $('#conv-window');
 	w.className = 'window ' + (c.window_open ? 'open' : 'closed');
 	w.textContent = c.window_open ? 'Window open' : 'Window closed';
@@ -432,6 +534,8 @@ function setComposerMode(open, exp) {
 	$('#attach').disabled = !open;
 	$('#composer').classList.toggle('disabled', !open);
 	$('#template-form').hidden = open;
+	if (!open)
+		renderTemplates();
 	note($('#composer-note'), open ? '' :
 	    'Free-form messages are disabled: the customer has not written in the last 24 hours, ' +
 	    'so WhatsApp only allows an approved template until they reply.');
@@ -478,7 +582,7 @@ function ctx() {
 	const o = S.open;
 	return {signal: o.ctrl.signal, urls: o.urls,
 	    find: (id) => o.msgs.get(id), onReply: startReply,
-	    onReact: openPicker, jump: jumpTo,
+	    onReact: openPicker, jump: jumpTo, retry: retryOf,
 	    onMedia: () => S.open === o && o.atEnd && scrollToEnd()};
 }
 
@@ -493,6 +597,51 @@ function renderMessages() {
 	const o = S.open, c = ctx();
 	const list = [...o.msgs.values()].sort(byTime);
 	$('#msg-list').replaceChildren(...list.map((m) => messageNode(m, c)));
+	decorate();
+}
+
+function dayLabel(d) {
+	const now = new Date(), y = new Date(now);
+	y.setDate(now.getDate() - 1);
+	if (d.toDateString() === now.toDateString())
+		return 'Today';
+	if (d.toDateString() === y.toDateString())
+		return 'Yesterday';
+	return d.toLocaleDateString([], {weekday: 'long', day: 'numeric', month: 'long',
+	    year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric'});
+}
+
+// The lines between bubbles, laid again after every change to the list:
+// a date above the first message of each day, and the unread divider
+// above the first message that was unread when the chat was opened.
+function decorate() {
+	const o = S.open, list = $('#msg-list');
+	for (const n of list.querySelectorAll(':scope > li.day, :scope > li.unread-divider'))
+		n.remove();
+	let prev = null;
+	for (const li of [...list.children]) {
+		const m = li.classList.contains('msg') && o.msgs.get(li.dataset.id);
+		if (!m)
+			continue;
+		const d = toDate(m.timestamp);
+		if (d && d.toDateString() !== prev) {
+			prev = d.toDateString();
+			li.before(el('li', {class: 'day'}, el('span', {}, dayLabel(d))));
+		}
+		if (li.dataset.id === o.firstUnread)
+			li.before(el('li', {class: 'unread-divider', id: 'unread-divider'},
+			    el('span', {}, o.unread + (o.unread === 1 ? ' unread message' : ' unread messages'))));
+	}
+}
+
+// Opens with the divider near the top: what is new reads downwards.
+function scrollToUnread() {
+	const b = $('#messages'), d = $('#unread-divider');
+	if (!d)
+		return scrollToEnd();
+	b.scrollTop += d.getBoundingClientRect().top - b.getBoundingClientRect().top - 8;
+	S.open.atEnd = isNearEnd();
+	S.open.lastTop = b.scrollTop;
 }
 
 // Re-renders one message in place, or inserts it where its time puts it.
@@ -518,6 +667,7 @@ function renderMessage(key) {
 		}
 	}
 	list.insertBefore(node, before);
+	decorate();
 	if (near || m.direction === 'out')
 		scrollToEnd();
 }
@@ -555,7 +705,7 @@ async function loadOlder() {
 		box.scrollTop = top + (box.scrollHeight - h);	// stay put
 	} catch (e) {
 		if (e.name !== 'AbortError')
-			note($('#send-error'), 'Could not load older messages: ' + e.message);
+			sendNote('Could not load older messages: ' + e.message, 'load');
 	} finally {
 		o.loadingOlder = false;
 		$('#older').hidden = true;
@@ -636,14 +786,34 @@ function clearFile() {
 	$('#attach-name').replaceChildren();
 }
 
+// WhatsApp's limits per kind (as fcgi/media.c has them): a file over its
+// limit is refused here, before its whole upload, with its size in words.
+const MB = 1024 * 1024;
+const LIMITS = {image: [5 * MB, 'images'], video: [16 * MB, 'videos'], audio: [16 * MB, 'audio files'],
+    sticker: [500 * 1024, 'stickers'], document: [100 * MB, 'documents']};
+
+function humanSize(n) {
+	if (n < 1024)
+		return n + ' bytes';
+	const [v, unit] = n < MB ? [n / 1024, 'KB'] : [n / MB, 'MB'];
+	return (v < 10 && v % 1 ? v.toFixed(1) : Math.round(v)) + ' ' + unit;
+}
+
 function onFile() {
 	const f = $('#attach').files[0];
 	if (!f)
 		return clearFile();
+	const [max, what] = LIMITS[mediaTypeOf(f)];
+	if (f.size > max) {
+		clearFile();
+		sendNote(`${f.name} is ${humanSize(f.size)}: WhatsApp takes ${what} up to ${humanSize(max)}.`);
+		return;
+	}
+	sendNote('');
 	S.file = f;
 	const x = el('button', {type: 'button', class: 'link', 'aria-label': 'Remove attachment',
 	    onclick: () => { clearFile(); $('#text').focus(); }}, '✕');
-	$('#attach-name').replaceChildren('📎 ' + f.name + ' ', x);
+	$('#attach-name').replaceChildren(el('span', {class: 'file-name'}, '📎 ' + f.name), ' ', x);
 	$('#attach-name').hidden = false;
 	$('#text').focus();
 }
@@ -661,108 +831,326 @@ function mediaTypeOf(file) {
 	return 'document';
 }
 
-function sendFailed(e) {
-	if (e.code === 'outside_window' || e.status === 409) {
-		S.open.conv.window_open = false;
+// The line under the composer: a refused file, a conversation that did not
+// load (kind 'load': cleared once a load works again). Failed sends have
+// their own bubble instead.
+function sendNote(text, kind) {
+	const n = $('#send-error');
+	note(n, text);
+	n.dataset.kind = text ? kind || '' : '';
+}
+
+// Drafts: the composer's text per business and conversation, kept in
+// localStorage as it is typed (a reload keeps it; signing out forgets it).
+const draftKey = (phone) => DRAFT + S.tenant.id + '.' + phone;
+
+function saveDraft() {
+	const o = S.open;
+	if (!o || !S.tenant)
+		return;
+	const v = $('#text').value;
+	try {
+		if (v.trim())
+			localStorage.setItem(draftKey(o.phone), v);
+		else
+			localStorage.removeItem(draftKey(o.phone));
+	} catch (e) { /* storage full or denied: the draft lives until the switch */ }
+}
+
+function restoreDraft() {
+	$('#text').value = localStorage.getItem(draftKey(S.open.phone)) || '';
+	autosize();
+}
+
+// Sending. A send shows at once as a bubble of its own (a local key, a
+// clock); its answer gives it the wamid, or the bubble stays with the error
+// and a Retry. Sends on their way or failed are kept per conversation
+// (S.locals) and go one at a time, in order; switching chats does not stop
+// or lose them. Each has its Idempotency-Key: after no answer (or a server
+// error) a retry is the same request, which cannot send twice; after a
+// clear refusal it is a new one.
+function localsOf(phone) {
+	if (!S.locals.has(phone))
+		S.locals.set(phone, new Map());
+	return S.locals.get(phone);
+}
+
+const openFor = (phone) => (S.open?.phone === phone ? S.open : null);
+
+// spec: {path, body, file?, media? (the upload's answer)}; shown: the
+// fields the bubble shows (type, text, content, media, context).
+function startSend(phone, spec, shown) {
+	const L = {...shown, local: 'local:' + newKey(), phone, direction: 'out', status: 'pending',
+	    timestamp: new Date().toISOString(), send: spec, idem: newKey(), done: false};
+	localsOf(phone).set(L.local, L);
+	const o = openFor(phone);
+	if (o) {
+		o.msgs.set(L.local, L);
+		renderMessage(L.local);
+	}
+	queueSend(L);
+}
+
+function queueSend(L) {
+	const p = (S.chains.get(L.phone) || Promise.resolve()).then(() => deliver(L));
+	S.chains.set(L.phone, p);
+}
+
+async function deliver(L) {
+	const s = L.send;
+	if (L.done)
+		return;
+	try {
+		if (s.file && !s.media) {
+			const form = new FormData();
+			form.append('file', s.file, s.file.name);
+			s.media = await api('POST', '/api/v1/upload/media', {form});
+		}
+		const body = s.media ? {...s.body, media_id: s.media.media_id} : s.body;
+		const r = await api('POST', s.path, {json: body, headers: {'Idempotency-Key': L.idem}});
+		settle(L, r);
+	} catch (e) {
+		if (e.status !== 0 && e.status < 500 && e.code !== 'idempotency_in_progress')
+			L.idem = newKey();
+		failLocal(L, e);
+	}
+}
+
+function dropLocal(L) {
+	L.done = true;
+	S.locals.get(L.phone)?.delete(L.local);
+}
+
+// The local bubble gives way to the message m (null: to one shown already).
+function replaceLocal(o, L, m) {
+	o.msgs.delete(L.local);
+	const node = $('#msg-list').querySelector(`li[data-id="${CSS.escape(L.local)}"]`);
+	const key = m && msgKey(m);
+	if (m && !o.msgs.has(key)) {
+		o.msgs.set(key, m);
+		if (node)
+			node.replaceWith(messageNode(m, ctx()));
+		else
+			renderMessage(key);
+	} else {
+		node?.remove();
+	}
+	decorate();
+}
+
+function settle(L, r) {
+	if (r?.message_id)
+		S.sentIds.add(r.message_id);
+	if (L.type === 'template')
+		useTemplate(L.content.name, L.content.language.code);
+	if (L.done)
+		return;	// its own event came first and took its place
+	dropLocal(L);
+	const o = openFor(L.phone);
+	if (!o)
+		return;
+	const m = r?.message_id ? {id: r.message_id, direction: 'out', status: 'accepted',
+	    timestamp: r.timestamp || L.timestamp, type: L.type, text: L.text, content: L.content,
+	    context: L.context, media: L.send.media ? {id: L.send.media.media_id,
+	    mime_type: L.send.media.mime_type, filename: L.send.media.filename} : null} : null;
+	replaceLocal(o, L, m);
+}
+
+function failLocal(L, e) {
+	if (L.done)
+		return;	// the server's own failed message took its place
+	L.status = 'failed';
+	L.error = e.status === 0 ? e.message : {code: e.graph?.code ?? e.code, message: e.message,
+	    details: e.graph?.details};
+	if (e.code === 'outside_window' || e.graph?.code === 131047)
+		closeWindow(L.phone);
+	if (openFor(L.phone)?.msgs.has(L.local))
+		renderMessage(L.local);
+}
+
+// A message_outgoing event of one of our sends takes the place of its
+// local bubble (same kind and text, oldest first), unless the answer came
+// first. A failed one keeps the send, for Retry.
+function claimLocal(phone, m) {
+	if (m.direction !== 'out' || (m.id && S.sentIds.has(m.id)))
+		return;
+	const o = openFor(phone);
+	for (const L of S.locals.get(phone)?.values() || []) {
+		// A template's text is its name (or nothing): its name decides.
+		if (L.type !== m.type || (L.type === 'template' ? L.content?.name !== m.content?.name :
+		    (L.text || '') !== (m.text || '')))
+			continue;
+		dropLocal(L);
+		if (m.status === 'failed')
+			S.retryOf.set(msgKey(m), L.send);
+		if (o)
+			replaceLocal(o, L, null);
+		return;
+	}
+}
+
+// What sends a failed message again (render.js asks): our local ones as
+// they were; a failed one from the server as a new send of its content.
+function retryOf(m) {
+	const key = msgKey(m);
+	if (m.local) {
+		return () => {
+			if (m.done || m.status !== 'failed')
+				return;
+			m.status = 'pending';
+			m.error = null;
+			renderMessage(key);
+			queueSend(m);
+		};
+	}
+	if (S.retried.has(key))
+		return 'done';
+	const spec = S.retryOf.get(key) || specOf(m);
+	if (!spec)
+		return null;
+	return () => {
+		const o = S.open;
+		S.retried.add(key);
+		renderMessage(key);
+		startSend(o.phone, {...spec, body: {...spec.body}}, {type: m.type, text: m.text,
+		    content: m.content, context: m.context, media: m.media});
+	};
+}
+
+function specOf(m) {
+	const to = S.open.phone, c = m.content || {};
+	const reply = m.context?.message_id ? {reply_to_message_id: m.context.message_id} : {};
+	if (m.type === 'text' && m.text)
+		return {path: '/api/v1/send/text', body: {to, text: m.text, ...reply}};
+	if (['image', 'video', 'audio', 'document', 'sticker'].includes(m.type) && m.media?.id)
+		return {path: '/api/v1/send/media', media: {media_id: m.media.id, mime_type: m.media.mime_type,
+		    filename: m.media.filename}, body: {to, media_type: m.type, ...reply,
+		    ...(m.text ? {caption: m.text} : {})}};
+	if (m.type === 'template' && c.name && (c.language?.code || typeof c.language === 'string'))
+		return {path: '/api/v1/send/template', body: {to, name: c.name,
+		    language: c.language?.code || c.language}};
+	return null;
+}
+
+// Meta's 131047: more than 24 hours since the customer last wrote, whatever
+// our clock said. Closed until they write again (a new window_expires_at).
+function closeWindow(phone) {
+	const c = S.convs.get(phone) || openFor(phone)?.conv;
+	if (!c)
+		return;
+	S.metaClosed.set(phone, c.window_expires_at ?? null);
+	c.window_open = false;
+	const o = openFor(phone);
+	if (o) {
+		o.conv.window_open = false;
 		renderHead();
 	}
-	note($('#send-error'), 'Not sent: ' + e.message);
+	renderList();
 }
 
-// The sent message shows at once; its message_outgoing event (same id)
-// then replaces it, and status events move its tick.
-function showSent(r, fields) {
-	if (!S.open || !r?.message_id || S.open.msgs.has(r.message_id))
-		return;	// the event came first: it has it all
-	upsertMessage({id: r.message_id, direction: 'out', status: 'accepted',
-	    timestamp: r.timestamp || new Date().toISOString(), ...fields});
+// A conversation row from the server: still closed if Meta said so since.
+function fixWindow(c) {
+	if (!S.metaClosed.has(c.phone))
+		return;
+	if (S.metaClosed.get(c.phone) === (c.window_expires_at ?? null))
+		c.window_open = false;
+	else
+		S.metaClosed.delete(c.phone);
 }
 
-// The same message sent again (after an error) keeps its Idempotency-Key,
-// so a first try that did reach the server is not sent twice.
-function keyFor(what) {
-	const sig = JSON.stringify(what);
-	if (S.sendKey?.sig !== sig)
-		S.sendKey = {sig, key: newKey()};
-	return {'Idempotency-Key': S.sendKey.key};
-}
-
-// Only when the outcome is unknown (no answer, a server error) may the
-// next try be the same request; a clear refusal starts afresh.
-function keepKeyIf(e) {
-	if (e.status !== 0 && e.status < 500 && e.code !== 'idempotency_in_progress')
-		S.sendKey = null;
-}
-
-async function sendText(ev) {
+function sendText(ev) {
 	ev.preventDefault();
 	const o = S.open;
 	const ta = $('#text');
 	const text = ta.value.trim();
-	if (!o || (!text && !S.file) || ta.disabled || S.sending)
+	if (!o || (!text && !S.file) || ta.disabled)
 		return;
-	note($('#send-error'), '');
+	sendNote('');
 	const reply = S.replyTo?.id;
-	const btn = $('#send');
-	btn.disabled = true;
-	S.sending = true;
-	try {
-		if (S.file) {
-			const file = S.file, type = mediaTypeOf(file);
-			const form = new FormData();
-			form.append('file', file, file.name);
-			const up = await api('POST', '/api/v1/upload/media', {form});
-			const body = {to: o.phone, media_id: up.media_id, media_type: type};
-			if (text && ['image', 'video', 'document'].includes(type))
-				body.caption = text;
-			if (reply)
-				body.reply_to_message_id = reply;
-			const r = await api('POST', '/api/v1/send/media', {json: body,
-			    headers: keyFor([body, file.name, file.size])});
-			showSent(r, {type, text: body.caption || null,
-			    media: {id: up.media_id, mime_type: up.mime_type, filename: up.filename},
-			    context: reply ? {message_id: reply} : null});
-			clearFile();
-		} else {
-			const body = {to: o.phone, text};
-			if (reply)
-				body.reply_to_message_id = reply;
-			const r = await api('POST', '/api/v1/send/text', {json: body, headers: keyFor(body)});
-			showSent(r, {type: 'text', text, context: reply ? {message_id: reply} : null});
-		}
-		ta.value = '';
-		S.sendKey = null;
-		autosize();
-		cancelReply();
-	} catch (e) {
-		keepKeyIf(e);
-		if (S.open === o)
-			sendFailed(e);
-	} finally {
-		S.sending = false;
-		btn.disabled = ta.disabled;
-		if (S.open === o)
-			ta.focus();
+	const context = reply ? {message_id: reply} : null;
+	const extra = reply ? {reply_to_message_id: reply} : {};
+	const file = S.file;
+	let rest = text;
+	if (file) {
+		const type = mediaTypeOf(file);
+		const caption = text && ['image', 'video', 'document'].includes(type) ? text : null;
+		startSend(o.phone, {path: '/api/v1/send/media', file,
+		    body: {to: o.phone, media_type: type, ...extra, ...(caption ? {caption} : {})}},
+		    {type, text: caption, context, media: {filename: file.name, mime_type: file.type}});
+		clearFile();
+		rest = caption ? '' : text;	// audio and stickers take no caption
 	}
+	if (rest)
+		startSend(o.phone, {path: '/api/v1/send/text', body: {to: o.phone, text: rest, ...(file ? {} : extra)}},
+		    {type: 'text', text: rest, context: file ? null : context});
+	ta.value = '';
+	saveDraft();
+	autosize();
+	cancelReply();
+	ta.focus();
 }
 
-async function sendTemplate(ev) {
+function sendTemplate(ev) {
 	ev.preventDefault();
 	const o = S.open;
 	const name = $('#tpl-name').value.trim(), language = $('#tpl-lang').value.trim();
 	if (!o || !name || !language)
 		return;
-	note($('#send-error'), '');
+	sendNote('');
+	startSend(o.phone, {path: '/api/v1/send/template', body: {to: o.phone, name, language}},
+	    {type: 'template', content: {name, language: {code: language}}});
+}
+
+// Recently used templates (until the API lists the approved ones): those
+// sent from this browser (localStorage, per business), and those the API
+// shows anyway: outgoing templates in the histories opened and in the
+// list's last messages (the list has no language: the box keeps its own).
+function loadTemplates() {
+	S.templates.clear();
 	try {
-		const body = {to: o.phone, name, language};
-		const r = await api('POST', '/api/v1/send/template', {json: body, headers: keyFor(body)});
-		S.sendKey = null;
-		showSent(r, {type: 'template', content: {name, language: {code: language}}});
-	} catch (e) {
-		keepKeyIf(e);
-		if (S.open === o)
-			note($('#send-error'), 'Template not sent: ' + e.message);
-	}
+		for (const [name, lang] of JSON.parse(localStorage.getItem(TEMPLATES + S.tenant.id) || '[]'))
+			S.templates.set(name, lang);
+	} catch (e) { /* a damaged entry: start afresh */ }
+}
+
+function useTemplate(name, lang) {
+	S.templates.delete(name);
+	S.templates.set(name, lang);
+	const list = [...S.templates].filter(([, l]) => l).slice(-8);
+	try {
+		localStorage.setItem(TEMPLATES + S.tenant.id, JSON.stringify(list));
+	} catch (e) { /* not kept: still offered until the page closes */ }
+	renderTemplates();
+}
+
+function noteTemplate(m) {
+	if (m?.type !== 'template' || m.direction !== 'out')
+		return;
+	const c = m.content || {};
+	const name = c.name || c.template?.name || m.text;
+	const lang = c.language?.code || c.template?.language?.code || null;
+	if (name && /^[a-z0-9_]{1,512}$/.test(name) && (lang || !S.templates.has(name)))
+		S.templates.set(name, lang || S.templates.get(name) || null);
+}
+
+function noteTemplates(o) {
+	for (const m of o.msgs.values())
+		noteTemplate(m);
+}
+
+function renderTemplates() {
+	const box = $('#tpl-recent');
+	const list = [...S.templates].reverse().slice(0, 8);
+	box.replaceChildren(...(list.length ? [el('span', {class: 'muted'}, 'Recent:')] : []),
+	    ...list.map(([name, lang]) => el('button', {type: 'button', class: 'chip',
+	        title: 'Use the template ' + name + (lang ? ' (' + lang + ')' : ''),
+	        onclick: () => {
+	            $('#tpl-name').value = name;
+	            if (lang)
+	                $('#tpl-lang').value = lang;
+	            $('#tpl-name').focus();
+	        }}, name + (lang ? ' · ' + lang : ''))));
+	box.hidden = !list.length;
 }
 
 // The reaction picker: a small menu of buttons next to the message.
@@ -801,7 +1189,7 @@ async function react(m, emoji) {
 		applyReaction(m.id, 'out', emoji);
 	} catch (e) {
 		if (S.open === o)
-			note($('#send-error'), 'Reaction not sent: ' + e.message);
+			sendNote('Reaction not sent: ' + e.message);
 	}
 }
 
@@ -817,10 +1205,15 @@ function applyReaction(target, direction, emoji) {
 	renderMessage(target);
 }
 
+// The box grows with its text up to 160px; empty, or not on screen (its
+// height cannot be measured), it takes its natural height.
 function autosize() {
 	const ta = $('#text');
-	ta.style.height = 'auto';
-	ta.style.height = Math.min(ta.scrollHeight, 160) + 'px';
+	ta.style.height = '';
+	if (!ta.value || !ta.offsetParent)
+		return;
+	const border = ta.offsetHeight - ta.clientHeight;
+	ta.style.height = Math.min(ta.scrollHeight + border, 160) + 'px';
 }
 
 // --- live events ------------------------------------------------------------
@@ -840,8 +1233,13 @@ function onEvent(f) {
 		}
 		const c = touchConv(d, m);
 		const isOpen = o && c && o.phone === c.phone;
-		if (c && m.direction === 'in' && !(isOpen && document.visibilityState === 'visible'))
+		const unseen = m.direction === 'in' && !(isOpen && document.visibilityState === 'visible');
+		if (c && unseen)
 			c.unread_count = (c.unread_count || 0) + 1;
+		if (c && m.direction === 'out') {
+			claimLocal(c.phone, m);
+			noteTemplate(m);
+		}
 		if (isOpen) {
 			o.conv = c;
 			upsertMessage(m);
@@ -849,7 +1247,13 @@ function onEvent(f) {
 			if (m.direction === 'in')
 				markRead();
 		}
+		if (c && m.status === 'failed' && errorCode(m.error) === 131047)
+			closeWindow(c.phone);
+		emptyNote();
 		renderList();
+		if (c && unseen)
+			announce({phone: c.phone, title: c.name || c.contact?.name || c.phone,
+			    body: preview(m)}, go);
 		return;
 	}
 	case 'message_status': {
@@ -866,15 +1270,20 @@ function onEvent(f) {
 				renderMessage(d.message_id);
 			}
 		}
+		let phone = o && o.msgs.has(d.message_id) ? o.phone : null;
 		for (const c of S.convs.values())
 			if (c.last_message && (c.last_message.wamid || c.last_message.id) === d.message_id) {
 				c.last_message.status = d.status;
+				phone = phone || c.phone;
 				renderList();
 			}
+		if (phone && d.status === 'failed' && errorCode(d.error) === 131047)
+			closeWindow(phone);
 		return;
 	}
 	case 'reaction':
-		applyReaction(d.message_id, 'in', d.emoji || null);
+		// Ours come back with direction "out"; the customer's have none.
+		applyReaction(d.message_id, d.direction === 'out' ? 'out' : 'in', d.emoji || null);
 		return;
 	case 'message_edited':
 		if (o && o.msgs.has(d.message_id) && d.message)
@@ -910,10 +1319,34 @@ function onEvent(f) {
 	}
 }
 
+// Meta's error code, however the error is shaped (an object, or a list).
+function errorCode(err) {
+	const e = Array.isArray(err) ? err[0] : err;
+	return e && typeof e === 'object' ? Number(e.code) : null;
+}
+
 function systemLine(text) {
 	$('#msg-list').append(el('li', {class: 'system'}, text));
 	if (S.open.atEnd)
 		scrollToEnd();
+}
+
+// --- notifications ----------------------------------------------------------
+
+function showNotify(state) {
+	const b = $('#notify');
+	b.setAttribute('aria-pressed', String(state === 'on'));
+	b.disabled = state === 'unsupported';
+	b.title = {on: 'Desktop notifications are on: click to turn them off',
+	    off: 'Desktop notifications of new messages in other chats, or while this tab is hidden',
+	    blocked: 'Notifications are blocked for this site: allow them in the browser\'s site settings',
+	    unsupported: 'This browser cannot show notifications'}[state];
+}
+
+function showSound(on) {
+	const b = $('#sound');
+	b.setAttribute('aria-pressed', String(on));
+	$('#sound-icon').textContent = on ? '🔊' : '🔈';
 }
 
 // --- wiring -----------------------------------------------------------------
@@ -925,11 +1358,7 @@ function bindUi() {
 	$('#switch-tenant').addEventListener('click', showTenantPicker);
 	$('#search').addEventListener('input', onSearch);
 	$('#list-more').addEventListener('click', () => loadList(true));
-	$('#conv-list').addEventListener('scroll', () => {
-		const l = $('#conv-list');
-		if (S.listCursor && !S.listLoading && l.scrollHeight - l.scrollTop - l.clientHeight < 200)
-			loadList(true);
-	}, {passive: true});
+	$('#conv-list').addEventListener('scroll', listMore, {passive: true});
 	$('#back').addEventListener('click', back);
 	window.addEventListener('hashchange', onRoute);
 	$('#messages').addEventListener('scroll', () => {
@@ -958,6 +1387,7 @@ function bindUi() {
 	const ta = $('#text');
 	ta.addEventListener('input', () => {
 		autosize();
+		saveDraft();
 		typing();
 	});
 	ta.addEventListener('keydown', (e) => {
@@ -978,6 +1408,22 @@ function bindUi() {
 		if (picker && !picker.contains(e.target) && !e.target.closest('.act'))
 			closePicker();
 	});
+	// A tap on a bubble shows its Reply and React buttons (a phone has no
+	// hover); a tap elsewhere, or on another bubble, hides them.
+	$('#msg-list').addEventListener('click', (e) => {
+		if (e.target.closest('button, a, audio, video, .picker'))
+			return;
+		const li = e.target.closest('li.msg');
+		const was = li?.classList.contains('tapped');
+		for (const n of $('#msg-list').querySelectorAll('li.msg.tapped'))
+			n.classList.remove('tapped');
+		if (li && !was)
+			li.classList.add('tapped');
+	});
+	$('#notify').addEventListener('click', async () => showNotify(await toggleNotify()));
+	$('#sound').addEventListener('click', () => showSound(toggleSound()));
+	showNotify(notifyState());
+	showSound(soundOn());
 	document.addEventListener('visibilitychange', () => {
 		if (document.visibilityState === 'visible')
 			markRead();

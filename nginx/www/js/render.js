@@ -7,13 +7,21 @@ export const STATUS_RANK = {received: 0, pending: 0, accepted: 1, sent: 2, deliv
 const TICKS = {pending: '🕓', accepted: '✓', sent: '✓', delivered: '✓✓',
     read: '✓✓', played: '✓✓', failed: '⚠'};
 
-// A message's key: its wamid, or (a send Meta refused has none) its row id.
-export const msgKey = (m) => m.id || (m.db_id ? 'db:' + m.db_id : '');
+// A message's key: a send not yet answered has a local one; then its
+// wamid, or (a send Meta refused has none) its row id.
+export const msgKey = (m) => m.local || m.id || (m.db_id ? 'db:' + m.db_id : '');
 
-// One line for the conversation list.
+// One line for the conversation list, notifications and the reply bar.
 export function preview(m) {
+	const p = previewParts(m);
+	return (p.you ? 'You: ' : '') + p.text;
+}
+
+// The same in two parts: "You: " stays apart from the text so that the
+// text alone decides its direction (dir="auto") and where it is cut.
+export function previewParts(m) {
 	if (!m)
-		return '';
+		return {you: false, text: ''};
 	const c = m.content || {};
 	const text = m.text || m.caption || m.media?.caption;
 	const label = {image: '📷 Photo', video: '🎥 Video', audio: '🎤 Audio',
@@ -31,7 +39,7 @@ export function preview(m) {
 		s = interactiveText(m) || 'Interactive message';
 	else
 		s = label || (m.type ? '[' + m.type + ']' : '');
-	return (m.direction === 'out' ? 'You: ' : '') + s;
+	return {you: m.direction === 'out', text: s};
 }
 
 function interactiveText(m) {
@@ -155,7 +163,9 @@ function bodyNode(m, ctx) {
 		break;
 	case 'image': case 'sticker': case 'video': case 'audio':
 	case 'voice': case 'document':
-		parts.push(mediaNode(m, ctx));
+		// A send still on its way has only the file's name.
+		parts.push(m.local ? el('div', {class: 'muted'}, '📎 ' + (m.media?.filename || m.type)) :
+		    mediaNode(m, ctx));
 		break;
 	case 'location':
 		parts.push(locationNode(m));
@@ -183,8 +193,10 @@ function bodyNode(m, ctx) {
 			parts.push(el('div', {class: 'muted'}, '[' + (m.type || 'unknown') + ' message]'));
 	}
 	const tplName = m.type === 'template' && (c.name || c.template?.name);
+	// dir="auto": each message takes its direction from its own first
+	// strong letter (Arabic, Hebrew... right to left), not from the page.
 	if (m.text && m.text !== tplName)
-		parts.push(el('div', {class: 'text'}, linkify(m.text)));
+		parts.push(el('div', {class: 'text', dir: 'auto'}, linkify(m.text)));
 	return parts;
 }
 
@@ -199,7 +211,8 @@ export function reactionsOf(m) {
 }
 
 // ctx: {signal, urls, find(wamid) -> message, onReply, onReact, jump,
-// onMedia (a picture or player got its size)}
+// onMedia (a picture or player got its size), retry(m) -> a function that
+// sends a failed message again, 'done' once it was, or null}
 export function messageNode(m, ctx) {
 	const out = m.direction === 'out';
 	const li = el('li', {class: 'msg ' + (out ? 'out' : 'in'),
@@ -210,7 +223,7 @@ export function messageNode(m, ctx) {
 		const target = ctx.find(q);
 		const qt = target ? preview({...target, direction: undefined}) :
 		    (m.context?.text || 'an earlier message');
-		bubble.append(el('button', {type: 'button', class: 'quote',
+		bubble.append(el('button', {type: 'button', class: 'quote', dir: 'auto',
 		    title: 'Show the quoted message',
 		    onclick: () => ctx.jump(q)}, qt));
 	}
@@ -221,9 +234,18 @@ export function messageNode(m, ctx) {
 	if (out)
 		meta.append(' ', tick(m));
 	bubble.append(meta);
-	if (out && m.status === 'failed')
-		bubble.append(el('div', {class: 'fail-reason'}, 'Not delivered: ' +
+	if (out && m.status === 'failed') {
+		// Never reached Meta (m.local: no answer, or a refusal) or Meta
+		// refused it; either way the bubble stays, with a way to retry.
+		bubble.append(el('div', {class: 'fail-reason'}, (m.local ? 'Not sent: ' : 'Not delivered: ') +
 		    (errorText(m.error) || 'unknown reason')));
+		const again = ctx.retry && ctx.retry(m);
+		if (again === 'done')
+			bubble.append(el('div', {class: 'muted retried'}, 'Sent again below'));
+		else if (again)
+			bubble.append(el('button', {type: 'button', class: 'retry',
+			    onclick: () => again()}, 'Retry'));
+	}
 	const reacts = reactionsOf(m);
 	if (reacts.length)
 		bubble.append(el('div', {class: 'reactions', 'aria-label': 'Reactions'},
