@@ -76,7 +76,6 @@ static int		 leading;	/* a batch is being stored */
 /* The leader's connection: one per process, used by one leader at a time,
  * whichever thread that is. */
 static struct db	*batch_db;
-static uint64_t		 n_bodies, n_batches;
 
 /* Takes the oldest queued jobs, up to BATCH_MAX_MSGS messages (at least
  * one job). Called with the lock held. */
@@ -285,7 +284,7 @@ run_batch(struct db *db, struct job *jobs, size_t njobs, size_t nmsgs)
 	struct buf	 cols[NCOLS];
 	const char	*v[NCOLS];
 	struct db_res	*res;
-	int		 c, tries;
+	int		 c;
 
 	memset(cols, 0, sizeof(cols));
 	build_arrays(jobs, cols);
@@ -293,15 +292,7 @@ run_batch(struct db *db, struct job *jobs, size_t njobs, size_t nmsgs)
 		v[c] = buf_str(&cols[c]);
 	/* A dead connection (a database restart) or a deadlock: once more.
 	 * Safe even if the first attempt did commit: exactly once. */
-	for (tries = 0, res = NULL; res == NULL && tries < 2; tries++) {
-		res = db_query(db, &store, NCOLS, v);
-		if (res == NULL && db_error(db) == DB_EUNAVAIL &&
-		    db_ensure(db) != 0)
-			break;
-		if (res == NULL && db_error(db) != DB_EUNAVAIL &&
-		    db_error(db) != DB_ERETRY)
-			break;
-	}
+	res = db_query_retry(db, &store, NCOLS, v);
 	if (res != NULL && take_result(jobs, nmsgs, res) == 0)
 		metrics_webhook_batch(njobs, 0);
 	else if (res != NULL) {
@@ -361,8 +352,6 @@ ingest_batch_store(struct wh_body *body, struct ingest_arrival *a,
 			if (j != &self)
 				pthread_cond_signal(&j->wake);
 		}
-		n_bodies += njobs;
-		n_batches++;
 		leading = 0;
 		/* The oldest waiting body's thread leads the next batch. */
 		if (queue != NULL)
@@ -370,13 +359,4 @@ ingest_batch_store(struct wh_body *body, struct ingest_arrival *a,
 	}
 	pthread_mutex_unlock(&lock);
 	pthread_cond_destroy(&self.wake);
-}
-
-void
-ingest_batch_stats(uint64_t *bodies, uint64_t *batches)
-{
-	pthread_mutex_lock(&lock);
-	*bodies = n_bodies;
-	*batches = n_batches;
-	pthread_mutex_unlock(&lock);
 }

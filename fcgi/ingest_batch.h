@@ -53,7 +53,4 @@ void	ingest_batch_gone(struct ingest_arrival *);
 void	ingest_batch_store(struct wh_body *, struct ingest_arrival *,
 	    struct ingest_result *);
 
-/* Bodies and batches stored since the process started (metrics, tests). */
-void	ingest_batch_stats(uint64_t *bodies, uint64_t *batches);
-
 #endif /* WA_INGEST_BATCH_H */

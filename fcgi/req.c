@@ -322,10 +322,16 @@ reply_empty(struct req *r, int status)
 int
 reply_db_error(struct req *r)
 {
-	if (db_error(r->w->db) == DB_EUNAVAIL)
+	return reply_db_failure(r, db_error(r->w->db));
+}
+
+int
+reply_db_failure(struct req *r, int err)
+{
+	if (err == DB_EUNAVAIL)
 		return reply_error(r, 503, "database_unavailable",
 		    "the database is unavailable, retry later");
-	if (db_error(r->w->db) == DB_ERETRY)
+	if (err == DB_ERETRY)
 		return reply_error(r, 503, "database_busy",
 		    "the database asked for a retry, retry later");
 	return reply_error(r, 500, "internal", "internal error");

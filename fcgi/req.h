@@ -96,6 +96,9 @@ int		 reply_text(struct req *, int status, const char *ctype,
 		    const char *body, size_t n);
 /* Answers a failed query: 503 when the database is away, else 500. */
 int		 reply_db_error(struct req *);
+/* The same for an error met on another connection (enum db_err): 503 for
+ * what a retry may cure, else 500. */
+int		 reply_db_failure(struct req *, int err);
 
 struct graph_err;
 /* The error body for a failed Graph call, mapped by graph_classify(), with

@@ -305,14 +305,9 @@ ingest_general(struct req *r)
 	size_t		 i;
 	int		 st;
 
-	res = db_query(db, &ingest, 1, v);
-	/* The connection may have died since our last request (a database
-	 * restart), or a deadlock broke our transaction: try once more.
-	 * Ingestion is idempotent, so this is safe even if the first attempt
-	 * did commit. */
-	if (res == NULL && ((db_error(db) == DB_EUNAVAIL &&
-	    db_ensure(db) == 0) || db_error(db) == DB_ERETRY))
-		res = db_query(db, &ingest, 1, v);
+	/* Ingestion is idempotent: once more is safe even if the first
+	 * attempt did commit. */
+	res = db_query_retry(db, &ingest, 1, v);
 	if (res == NULL) {
 		if (db_error(db) == DB_ECHECK || (db_error(db) == DB_EOTHER &&
 		    too_deep(v[0], r->body.len, 1000)))
@@ -351,10 +346,7 @@ ingest_batched(struct req *r, struct ingest_arrival *a, int *status)
 	case INGEST_RETRY:
 		rlog(r, LOG_ERR, "webhook: not stored, Meta will retry: %s",
 		    res.errmsg);
-		*status = res.err == DB_ERETRY ? reply_error(r, 503,
-		    "database_busy", "the database asked for a retry, retry "
-		    "later") : reply_error(r, 503, "database_unavailable",
-		    "the database is unavailable, retry later");
+		*status = reply_db_failure(r, res.err);
 		return 0;
 	case INGEST_STORED:
 		break;

@@ -224,6 +224,18 @@ db_query(struct db *db, const struct db_stmt *s, int n, const char *const *v)
 	return NULL;
 }
 
+struct db_res *
+db_query_retry(struct db *db, const struct db_stmt *s, int n,
+    const char *const *v)
+{
+	struct db_res	*res = db_query(db, s, n, v);
+
+	if (res == NULL && ((db->err == DB_EUNAVAIL && db_ensure(db) == 0) ||
+	    db->err == DB_ERETRY))
+		res = db_query(db, s, n, v);
+	return res;
+}
+
 int
 db_exec(struct db *db, const struct db_stmt *s, int n, const char *const *v)
 {

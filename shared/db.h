@@ -37,6 +37,12 @@ int		 db_connected(const struct db *);
  * db_error(). The result must be freed with db_res_free(). */
 struct db_res	*db_query(struct db *, const struct db_stmt *s, int n,
 		    const char *const *v);
+/* db_query(), once more when a retry may cure the failure: a lost
+ * connection (reconnected first) or a transaction the server rolled back
+ * (deadlock, serialization). Only for statements that are safe to run
+ * twice, since the first may have committed before the connection died. */
+struct db_res	*db_query_retry(struct db *, const struct db_stmt *s, int n,
+		    const char *const *v);
 /* Same, for statements whose rows we do not read; 0 or -1. */
 int		 db_exec(struct db *, const struct db_stmt *s, int n,
 		    const char *const *v);
