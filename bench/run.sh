@@ -251,23 +251,28 @@ probe_webhook() {
 print(next((k for k in ("2xx","4xx","5xx","3xx") if s[k]), "error"))' "$out" 2>/dev/null || echo error
 }
 
-# verify_ingest PREFIX ACKED_FILE: JSON of what the database holds.
-verify_ingest() {
-	psql_wa -tA <<SQL
+# acked_check PSQL PREFIX ACKED_FILE [CONDITION]: JSON of what a database
+# holds for a run's acked ids: ours (CONDITION names the tenant), or the
+# seed stack's (one tenant, no column for it).
+acked_check() {
+	local cond=${4:-true}
+	$1 -tA <<SQL
 CREATE TEMP TABLE acked (wamid text);
-\copy acked FROM '$2'
+\copy acked FROM '$3'
 SELECT json_build_object(
   'acked', (SELECT count(*) FROM acked),
   'acked_distinct', (SELECT count(DISTINCT wamid) FROM acked),
   'missing', (SELECT count(*) FROM acked a WHERE NOT EXISTS (
-      SELECT 1 FROM messages m WHERE m.tenant_id = '$TID'
-      AND m.wamid = a.wamid)),
-  'rows', (SELECT count(*) FROM messages WHERE tenant_id = '$TID'
-      AND wamid LIKE 'wamid.$1%'),
-  'distinct_rows', (SELECT count(DISTINCT wamid) FROM messages
-      WHERE tenant_id = '$TID' AND wamid LIKE 'wamid.$1%'));
+      SELECT 1 FROM messages m WHERE $cond AND m.wamid = a.wamid)),
+  'rows', (SELECT count(*) FROM messages m WHERE $cond
+      AND m.wamid LIKE 'wamid.$2%'),
+  'distinct_rows', (SELECT count(DISTINCT m.wamid) FROM messages m
+      WHERE $cond AND m.wamid LIKE 'wamid.$2%'));
 SQL
 }
+
+# verify_ingest PREFIX ACKED_FILE: JSON of what our database holds.
+verify_ingest() { acked_check psql_wa "$1" "$2" "m.tenant_id = '$TID'"; }
 
 # --- scenarios --------------------------------------------------------------
 
@@ -733,20 +738,7 @@ peer_pids() {
 }
 
 # verify_peer PREFIX ACKED_FILE: verify_ingest's figures on the peer.
-verify_peer() {
-	peer_q -tA <<SQL
-CREATE TEMP TABLE acked (wamid text);
-\copy acked FROM '$2'
-SELECT json_build_object(
-  'acked', (SELECT count(*) FROM acked),
-  'acked_distinct', (SELECT count(DISTINCT wamid) FROM acked),
-  'missing', (SELECT count(*) FROM acked a WHERE NOT EXISTS (
-      SELECT 1 FROM messages m WHERE m.wamid = a.wamid)),
-  'rows', (SELECT count(*) FROM messages WHERE wamid LIKE 'wamid.$1%'),
-  'distinct_rows', (SELECT count(DISTINCT wamid) FROM messages
-      WHERE wamid LIKE 'wamid.$1%'));
-SQL
-}
+verify_peer() { acked_check peer_q "$1" "$2"; }
 
 # peer_run LABEL: the peer under the same load as ingest_run's (wa-bench,
 # the same bodies signed with its secret, 32 connections, closed loop).
