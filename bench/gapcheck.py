@@ -28,11 +28,13 @@ PAGE = 1000
 
 
 def relay_drained(c, tenant):
-    """Waits until the relay numbered every event of the tenant."""
+    """Waits until nginx acknowledged every event of the tenant."""
     t0 = time.monotonic()
     while True:
-        c.execute("SELECT count(*) FROM events WHERE tenant_id = %s"
-                  " AND seq IS NULL", (tenant,))
+        c.execute("SELECT coalesce((SELECT last_seq FROM event_counters"
+                  " WHERE tenant_id = %s), 0) - coalesce((SELECT published"
+                  " FROM event_cursors WHERE tenant_id = %s), 0)",
+                  (tenant, tenant))
         left = c.fetchone()[0]
         if left == 0 or time.monotonic() - t0 > RELAY_WAIT_S:
             return left, round(time.monotonic() - t0, 1)

@@ -499,9 +499,10 @@ pid_ok() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 # or autovacuum left over from a throughput run does not land in it.
 quiesce() {
 	for _ in $(seq 1 300); do
-		[ "$(q "SELECT NOT EXISTS (SELECT 1 FROM events WHERE seq IS NULL)
-		    AND NOT EXISTS (SELECT 1 FROM event_cursors
-		    WHERE published < assigned)")" = t ] && break
+		[ "$(q "SELECT NOT EXISTS (SELECT 1 FROM event_counters n
+		    LEFT JOIN event_cursors c USING (tenant_id)
+		    WHERE n.last_seq > coalesce(c.published, 0))")" = t ] &&
+		    break
 		sleep 0.1
 	done
 	psql_wa -c "VACUUM (ANALYZE) events, messages, contacts" >/dev/null
@@ -538,7 +539,7 @@ print(json.dumps(d))' "$r" "$((p1 - p0))" "$HZ")"
 		# The same frames POSTed straight to the publisher, one
 		# connection like wa-pushd's, with its key and an Event-Id.
 		[ "$i" = 1 ] && frame=$(q "SELECT wa_event_frame(seq, name, data)
-		    FROM events WHERE tenant_id = '$TID' AND seq IS NOT NULL
+		    FROM events WHERE tenant_id = '$TID'
 		    ORDER BY seq DESC LIMIT 1")
 		log "relay ($WA_PUSH_MODULE) $i/$rounds: direct POSTs, 1 connection"
 		d=$("$BIN/wa-bench" load -p "$WA_PUBLISH_PORT" -m POST \

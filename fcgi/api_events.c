@@ -18,14 +18,11 @@
 #define EVENTS_LIMIT_DEFAULT	100
 #define EVENTS_LIMIT_MAX	1000
 
-/* Numbered events only: those without a seq have not been relayed yet and
- * will reach the client with their number. Every seq up to the tenant's
- * highest is visible at once (wa-pushd commits them in one statement), so
- * a page never has holes. */
+/* A tenant's events commit in seq order (schema/functions/events.sql):
+ * whoever sees a seq sees every one below it, so a page never has holes. */
 static const struct db_stmt events_after = { "events_after",
 	"SELECT seq, wa_event_frame(seq, name, data) FROM events"
-	" WHERE tenant_id = $1 AND seq > $2 AND seq IS NOT NULL"
-	" ORDER BY seq LIMIT $3" };
+	" WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3" };
 
 /* A json-c value that prints as the JSON text it holds, unparsed. */
 static int

@@ -23,13 +23,12 @@
 #define SCRAPE_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define PUSH_STATS_TIMEOUT_MS	2000
 
-/* Events not yet acknowledged by nginx: numbered ones past each tenant's
- * published cursor, and those wa-pushd has not numbered yet (counted up
- * to a million: beyond that the number matters less than the alert). */
+/* Events not yet acknowledged by nginx: past each tenant's published
+ * cursor, up to its counter. */
 static const struct db_stmt relay_lag = { "metrics_relay_lag",
-	"SELECT (SELECT coalesce(sum(assigned - published), 0)"
-	"  FROM event_cursors) + (SELECT count(*) FROM (SELECT 1 FROM events"
-	"  WHERE seq IS NULL LIMIT 1000000) u)" };
+	"SELECT coalesce(sum(n.last_seq - coalesce(c.published, 0)), 0)"
+	" FROM event_counters n LEFT JOIN event_cursors c"
+	"  ON c.tenant_id = n.tenant_id" };
 
 static const char *const pools[METRICS_POOLS] = { "webhook", "api" };
 static const char *const methods[] = {

@@ -1,7 +1,9 @@
-/* pushd/outbox.c: the SQL of the relay. Sequence numbers are given out by
- * the single lock holder, in the order committed events become visible to
- * it, so clients see 1, 2, 3... per tenant with no gaps; see
- * schema/003_realtime.sql for the cursors. */
+/* pushd/outbox.c: the SQL of the relay. Events are numbered per tenant by
+ * the transactions that write them, and a tenant's events commit in seq
+ * order (schema/functions/events.sql), so the relay only reads: per
+ * tenant, the events after the last one nginx acknowledged (event_cursors,
+ * written here) up to the tenant's counter (event_counters). Clients see
+ * 1, 2, 3... per tenant with no gaps. */
 #include "outbox.h"
 
 #include <stdint.h>
@@ -30,48 +32,28 @@
 static const struct db_stmt take_lock = { "outbox_take_lock",
 	"SELECT pg_try_advisory_lock(4242004)" };
 
-/* `seq IS NULL` rather than `id > cursor`: an event whose transaction
- * commits after later ids were numbered is numbered when it shows up.
- * Numbering, counters and events commit together in this one statement.
- *
- * The scan starts at $1, a transaction id below which no event can still
- * be unnumbered (see next_low()), not at the start of the index: numbered
- * events leave dead entries there that only VACUUM removes, and while any
- * long snapshot (a backup, a report) holds them back every batch would
- * walk all of them again. Order is (xact, id): a transaction's events stay
- * in the order it wrote them. The UPDATE joins on id alone: with `seq IS
- * NULL` there too, stale statistics (a bulk insert not yet analyzed) made
- * the planner walk the whole partial index once per row. */
-static const struct db_stmt assign = { "outbox_assign",
-	"WITH batch AS ("
-	"  SELECT id, tenant_id, xact FROM events"
-	"  WHERE seq IS NULL AND xact >= $1::xid8"
-	"  ORDER BY xact, id LIMIT " OUTBOX_BATCH_SQL
-	"), numbered AS ("
-	"  SELECT b.id, b.tenant_id, b.xact, coalesce(c.assigned, 0) +"
-	"    row_number() OVER (PARTITION BY b.tenant_id"
-	"    ORDER BY b.xact, b.id) AS seq"
-	"  FROM batch b LEFT JOIN event_cursors c USING (tenant_id)"
-	"), counters AS ("
-	"  INSERT INTO event_cursors (tenant_id, assigned)"
-	"  SELECT tenant_id, max(seq) FROM numbered GROUP BY tenant_id"
-	"  ON CONFLICT (tenant_id) DO UPDATE SET assigned = excluded.assigned"
-	"), numbered_events AS ("
-	"  UPDATE events e SET seq = n.seq FROM numbered n WHERE e.id = n.id"
-	"  RETURNING e.id, e.tenant_id, e.seq, e.name, e.data, e.xact"
-	")"
-	" SELECT tenant_id, seq, to_json(name)::text,"
-	"   wa_event_frame(seq, name, data), xact::text,"
-	"   pg_snapshot_xmin(pg_current_snapshot())::text"
-	/* Qualified: a bare "xact" here is the text output column above,
-	 * and "100" sorts before "99". */
-	" FROM numbered_events ne ORDER BY ne.xact, ne.id" };
-
-/* Whether there is anything to number, for the scans that usually find
- * nothing (those that follow an empty one): planning the numbering
- * statement costs ~0.2 ms, this one ~0.03 ms. No row: an empty batch. */
-static const struct db_stmt probe = { "outbox_probe",
-	"SELECT 1 FROM events WHERE seq IS NULL AND xact >= $1::xid8 LIMIT 1" };
+/* The next events to publish: for each tenant with events past what was
+ * published, a prefix of them in seq order, starting after the last seq
+ * nginx acknowledged or, while a batch fetched ahead is still being
+ * published, after that batch ($1, $2: tenants and the last seq fetched).
+ * Tenants take turns (the first event of each, then the second...) so a
+ * busy one delays no other by more than a batch. Reads only: whatever it
+ * returns was committed with every seq below it. */
+static const struct db_stmt fetch = { "outbox_fetch",
+	"SELECT n.tenant_id, e.seq, to_json(e.name)::text,"
+	"  wa_event_frame(e.seq, e.name, e.data)"
+	" FROM event_counters n"
+	" LEFT JOIN event_cursors c ON c.tenant_id = n.tenant_id"
+	" LEFT JOIN unnest($1::uuid[], $2::bigint[]) AS f(tenant_id, seq)"
+	"  ON f.tenant_id = n.tenant_id"
+	" CROSS JOIN LATERAL (SELECT e.seq, e.name, e.data FROM events e"
+	"  WHERE e.tenant_id = n.tenant_id"
+	"  AND e.seq > greatest(c.published, f.seq, 0)"
+	"  AND e.seq <= n.last_seq ORDER BY e.seq LIMIT " OUTBOX_BATCH_SQL
+	" ) e"
+	" WHERE n.last_seq > greatest(c.published, f.seq, 0)"
+	" ORDER BY e.seq - greatest(c.published, f.seq, 0), n.tenant_id"
+	" LIMIT " OUTBOX_BATCH_SQL };
 
 /* Wake-ups (wa_wake_relay() in schema/functions/events.sql): while we hold
  * "awake" (4242005), transactions that emit events do not NOTIFY, so they
@@ -90,18 +72,12 @@ static const struct db_stmt settle = { "outbox_settle",
 	"SELECT true, CASE WHEN pg_try_advisory_lock(4242006) THEN"
 	" pg_advisory_unlock(4242006) ELSE false END" };
 
-static const struct db_stmt unpublished = { "outbox_unpublished",
-	"SELECT e.tenant_id, e.seq, to_json(e.name)::text,"
-	"  wa_event_frame(e.seq, e.name, e.data)"
-	" FROM event_cursors c JOIN events e ON e.tenant_id = c.tenant_id"
-	"  AND e.seq > c.published AND e.seq <= c.assigned"
-	" WHERE c.published < c.assigned"
-	" ORDER BY e.tenant_id, e.seq LIMIT " OUTBOX_BATCH_SQL };
-
+/* A tenant's first acknowledgement makes its row. */
 static const struct db_stmt set_published = { "outbox_set_published",
-	"UPDATE event_cursors c SET published = v.seq"
-	" FROM unnest($1::uuid[], $2::bigint[]) AS v(tenant_id, seq)"
-	" WHERE c.tenant_id = v.tenant_id AND c.published < v.seq" };
+	"INSERT INTO event_cursors AS c (tenant_id, published)"
+	" SELECT * FROM unnest($1::uuid[], $2::bigint[])"
+	" ON CONFLICT (tenant_id) DO UPDATE SET published = excluded.published"
+	" WHERE c.published < excluded.published" };
 
 struct mark {
 	char		 tenant[UUID_LEN + 1];
@@ -109,19 +85,20 @@ struct mark {
 };
 
 /* What the connection is busy with: one statement at a time. */
-enum inflight { IDLE, MARKS, ASSIGN };
+enum inflight { IDLE, MARKS, FETCH };
 
 struct outbox {
 	struct db	*db;
 	int		 pid;		/* backend that holds the lock, or 0 */
 	int		 awake;		/* holds the "awake" lock */
 	enum inflight	 inflight;
-	struct db_res	*next;		/* a batch numbered ahead of time */
-	uint64_t	 low;		/* no unnumbered event below this xact */
-	int		 probe;		/* the last scan found nothing */
-	char		 low_s[24];
+	struct db_res	*next;		/* a batch fetched ahead of time */
 	struct mark	*marks;		/* acknowledged, not yet sent */
 	size_t		 nmarks, cap;
+	/* The last seq fetched per tenant, since the last fetch that
+	 * followed a written cursor: what fetching ahead starts after. */
+	struct mark	*fetched;
+	size_t		 nfetched, fcap;
 	struct buf	 tenants, seqs;	/* array literals, reused */
 	int64_t		 checked_ms;	/* last look at the connection */
 };
@@ -142,6 +119,7 @@ outbox_free(struct outbox *ob)
 		return;
 	db_res_free(ob->next);
 	free(ob->marks);
+	free(ob->fetched);
 	buf_free(&ob->tenants);
 	buf_free(&ob->seqs);
 	free(ob);
@@ -161,16 +139,15 @@ outbox_take_lock(struct outbox *ob)
 	got = db_val(res, 0, 0);
 	if (got != NULL && strcmp(got, "t") == 0) {
 		/* LISTEN only once we relay: a standby would pile up
-		 * notifications it never reads. Custom plans: a generic
-		 * plan made while the outbox was empty (a fresh install,
-		 * a quiet night) joined every batch against the whole
-		 * events table row by row once it had grown, and a plan
-		 * is only remade when the table is next analyzed: 250
-		 * events/s instead of thousands for a minute or more.
-		 * Planning costs ~0.2 ms a batch, which is why the scans
-		 * that usually find nothing probe first (outbox_assign). */
+		 * notifications it never reads. Generic plans, made once:
+		 * planning the fetch cost more than running it (~0.3 ms
+		 * against ~0.4 ms for a batch of 16). Never a sequential
+		 * scan of events, though: a plan made while the outbox was
+		 * empty (a fresh install) must not read the whole table
+		 * once it has grown; every lookup here has its index. */
 		if (db_exec_sql(ob->db,
-		    "SET plan_cache_mode = force_custom_plan") == 0 &&
+		    "SET plan_cache_mode = force_generic_plan") == 0 &&
+		    db_exec_sql(ob->db, "SET enable_seqscan = off") == 0 &&
 		    db_exec_sql(ob->db, "LISTEN wa_events") == 0) {
 			ob->pid = db_backend_pid(ob->db);
 			rc = outbox_wake(ob) == 0 ? 1 : -1;
@@ -195,9 +172,8 @@ outbox_reset(struct outbox *ob)
 	ob->inflight = IDLE;
 	ob->awake = 0;		/* a new session holds no lock */
 	ob->nmarks = 0;
-	ob->low = 0;		/* a new session scans everything once */
-	ob->probe = 0;
-	/* Numbered but unpublished: the stored cursors bring it back. */
+	ob->nfetched = 0;
+	/* Fetched but unpublished: the stored cursors bring it back. */
 	db_res_free(ob->next);
 	ob->next = NULL;
 }
@@ -242,7 +218,7 @@ outbox_settle(struct outbox *ob)
 	    NULL)
 		return -1;
 	ob->awake = 0;
-	/* A batch numbered ahead of time was scanned before this: the next
+	/* A batch fetched ahead of time was read before this: the next
 	 * scan would hand it out instead of looking again. */
 	return *quiet == 't' && ob->next == NULL;
 }
@@ -262,13 +238,11 @@ outbox_drain(struct outbox *ob)
 	while (db_notify_next(ob->db, chan, sizeof(chan), payload,
 	    sizeof(payload)) == 1)
 		n++;
-	if (n > 0)
-		ob->probe = 0;	/* someone wrote events: number them */
 	return n;
 }
 
 /* Reads the result of the statement in flight (blocking): a batch is
- * kept for outbox_assign(), a cursor update's result dropped. -1 when the
+ * kept for outbox_next(), a cursor update's result dropped. -1 when the
  * connection is lost. */
 static int
 collect(struct outbox *ob)
@@ -278,7 +252,7 @@ collect(struct outbox *ob)
 
 	ob->inflight = IDLE;
 	if ((res = db_wait_result(ob->db)) != NULL) {
-		if (what == ASSIGN)
+		if (what == FETCH)
 			ob->next = res;
 		else
 			db_res_free(res);
@@ -286,31 +260,64 @@ collect(struct outbox *ob)
 	}
 	if (!outbox_owned(ob) || db_error(ob->db) == DB_EUNAVAIL)
 		return -1;
-	/* A failed batch is numbered again by the next outbox_assign(); a
-	 * lost cursor update only costs duplicates after a crash, and the
-	 * next one carries later ids. */
-	log_warn("outbox: %s failed: %s", what == ASSIGN ? "numbering" :
+	/* A failed fetch is made again by the next outbox_next(); a lost
+	 * cursor update only costs duplicates after a crash, and the next
+	 * one carries later ids. */
+	log_warn("outbox: %s failed: %s", what == FETCH ? "fetch ahead" :
 	    "cursor update", db_errmsg(ob->db));
+	if (what == FETCH)
+		ob->nfetched = 0;	/* the stored cursors are behind */
 	return 0;
 }
 
-/* Sends the pending marks as one UPDATE; the result is read later. */
+/* Adds `seq` of `tenant` to a list of (tenant, highest seq) pairs. */
+static void
+marks_put(struct mark **v, size_t *n, size_t *cap, const char *tenant,
+    long long seq)
+{
+	size_t	i;
+
+	/* Few tenants per batch, and the latest is the likeliest. */
+	for (i = *n; i > 0; i--)
+		if (strcmp((*v)[i - 1].tenant, tenant) == 0) {
+			if ((*v)[i - 1].seq < seq)
+				(*v)[i - 1].seq = seq;
+			return;
+		}
+	if (*n == *cap) {
+		*cap = *cap != 0 ? *cap * 2 : 64;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	snprintf((*v)[*n].tenant, UUID_LEN + 1, "%s", tenant);
+	(*v)[(*n)++].seq = seq;
+}
+
+/* The pairs as two array literals, in ob->tenants and ob->seqs. */
+static void
+marks_arrays(struct outbox *ob, const struct mark *v, size_t n)
+{
+	size_t	i;
+
+	buf_reset(&ob->tenants);
+	buf_reset(&ob->seqs);
+	buf_appends(&ob->tenants, "{");
+	buf_appends(&ob->seqs, "{");
+	for (i = 0; i < n; i++) {
+		buf_appendf(&ob->tenants, "%s%s", i == 0 ? "" : ",",
+		    v[i].tenant);
+		buf_appendf(&ob->seqs, "%s%lld", i == 0 ? "" : ",", v[i].seq);
+	}
+	buf_appends(&ob->tenants, "}");
+	buf_appends(&ob->seqs, "}");
+}
+
+/* Sends the pending marks as one statement; the result is read later. */
 static int
 send_marks(struct outbox *ob)
 {
 	const char	*v[2];
-	size_t		 i;
 
-	buf_reset(&ob->tenants);
-	buf_reset(&ob->seqs);
-	for (i = 0; i < ob->nmarks; i++) {
-		buf_appendf(&ob->tenants, "%c%s", i == 0 ? '{' : ',',
-		    ob->marks[i].tenant);
-		buf_appendf(&ob->seqs, "%c%lld", i == 0 ? '{' : ',',
-		    ob->marks[i].seq);
-	}
-	buf_appends(&ob->tenants, "}");
-	buf_appends(&ob->seqs, "}");
+	marks_arrays(ob, ob->marks, ob->nmarks);
 	v[0] = buf_str(&ob->tenants);
 	v[1] = buf_str(&ob->seqs);
 	if (!outbox_owned(ob) || db_send(ob->db, &set_published, 2, v) != 0)
@@ -350,63 +357,55 @@ outbox_flush(struct outbox *ob, int wait)
 	return send_marks(ob);
 }
 
-/* Where the next scan may start, from the batch just numbered. Events
- * not in it are either visible and after its last row (when it was full),
- * or written by transactions still running when its snapshot was taken,
- * whose ids are >= that snapshot's xmin; later ones get larger ids. */
+/* Remembers how far a batch goes, for fetching the next one ahead. */
 static void
-next_low(struct outbox *ob, const struct db_res *res)
+note_fetched(struct outbox *ob, const struct db_res *res)
 {
-	int		 n = db_rows(res);
-	const char	*v;
-	uint64_t	 low;
+	int	i;
 
-	if (n == 0 || (v = db_val(res, n - 1, OUTBOX_XMIN)) == NULL)
-		return;
-	low = strtoull(v, NULL, 10);
-	if (n == OUTBOX_BATCH && (v = db_val(res, n - 1, OUTBOX_XACT)) !=
-	    NULL && strtoull(v, NULL, 10) < low)
-		low = strtoull(v, NULL, 10);
-	if (low > ob->low)
-		ob->low = low;
+	for (i = 0; i < db_rows(res); i++)
+		marks_put(&ob->fetched, &ob->nfetched, &ob->fcap,
+		    db_val(res, i, OUTBOX_TENANT),
+		    atoll(db_val(res, i, OUTBOX_SEQ)));
 }
 
-static const char *
-low_param(struct outbox *ob)
+/* The fetch's parameters: start after what was fetched (ob->fetched). */
+static void
+fetch_params(struct outbox *ob, const char *v[2])
 {
-	snprintf(ob->low_s, sizeof(ob->low_s), "%llu",
-	    (unsigned long long)ob->low);
-	return ob->low_s;
+	marks_arrays(ob, ob->fetched, ob->nfetched);
+	v[0] = buf_str(&ob->tenants);
+	v[1] = buf_str(&ob->seqs);
 }
 
 int
 outbox_prefetch(struct outbox *ob)
 {
-	const char	*v[1];
+	const char	*v[2];
 
-	/* A cursor update in flight is short (and likely done): numbering
+	/* A cursor update in flight is short (and likely done): fetching
 	 * the next batch while this one is published is what keeps the
 	 * relay going at the database's pace. */
 	if (ob->inflight == MARKS && collect(ob) != 0)
 		return -1;
 	if (ob->inflight != IDLE || ob->next != NULL)
 		return 0;
-	v[0] = low_param(ob);
-	if (!outbox_owned(ob) || db_send(ob->db, &assign, 1, v) != 0)
+	fetch_params(ob, v);
+	if (!outbox_owned(ob) || db_send(ob->db, &fetch, 2, v) != 0)
 		return -1;
-	ob->inflight = ASSIGN;
+	ob->inflight = FETCH;
 	return 0;
 }
 
 struct db_res *
-outbox_assign(struct outbox *ob)
+outbox_next(struct outbox *ob)
 {
 	struct db_res	*res;
-	const char	*v[1];
+	const char	*v[2];
 
-	/* The batch numbered ahead of time, if any, comes first: its ids
+	/* The batch fetched ahead of time, if any, comes first: its events
 	 * follow those being published. */
-	while (ob->next == NULL && ob->inflight == ASSIGN)
+	while (ob->next == NULL && ob->inflight == FETCH)
 		if (collect(ob) != 0)
 			return NULL;
 	if ((res = ob->next) != NULL)
@@ -416,46 +415,20 @@ outbox_assign(struct outbox *ob)
 	else if (outbox_flush(ob, 1) != 0 || !outbox_owned(ob))
 		return NULL;
 	else {
-		v[0] = low_param(ob);
-		if (ob->probe) {
-			if ((res = db_query(ob->db, &probe, 1, v)) == NULL ||
-			    db_rows(res) == 0)
-				return res;
-			db_res_free(res);
-		}
-		if ((res = db_query(ob->db, &assign, 1, v)) == NULL)
+		/* Everything fetched was published (cycle() publishes a
+		 * batch whole before asking again) and its cursors are now
+		 * written: the stored cursors say where to start. */
+		ob->nfetched = 0;
+		fetch_params(ob, v);
+		if ((res = db_query(ob->db, &fetch, 2, v)) == NULL)
 			return NULL;
 	}
-	ob->probe = db_rows(res) == 0;
-	next_low(ob, res);
+	note_fetched(ob, res);
 	return res;
-}
-
-struct db_res *
-outbox_unpublished(struct outbox *ob)
-{
-	if (outbox_flush(ob, 1) != 0 || !outbox_owned(ob))
-		return NULL;
-	return db_query(ob->db, &unpublished, 0, NULL);
 }
 
 void
 outbox_mark(struct outbox *ob, const char *tenant, const char *seq)
 {
-	long long	 n = atoll(seq);
-	size_t		 i;
-
-	/* Few tenants per batch, and the latest is the likeliest. */
-	for (i = ob->nmarks; i > 0; i--)
-		if (strcmp(ob->marks[i - 1].tenant, tenant) == 0) {
-			if (ob->marks[i - 1].seq < n)
-				ob->marks[i - 1].seq = n;
-			return;
-		}
-	if (ob->nmarks == ob->cap) {
-		ob->cap = ob->cap != 0 ? ob->cap * 2 : 64;
-		ob->marks = xrealloc(ob->marks, ob->cap * sizeof(*ob->marks));
-	}
-	snprintf(ob->marks[ob->nmarks].tenant, UUID_LEN + 1, "%s", tenant);
-	ob->marks[ob->nmarks++].seq = n;
+	marks_put(&ob->marks, &ob->nmarks, &ob->cap, tenant, atoll(seq));
 }

@@ -1,5 +1,6 @@
 /* pushd/outbox.h: the events outbox as wa-pushd sees it: the relay lock,
- * numbering unsequenced events, and the per-tenant published cursor. */
+ * the numbered events not yet published, and the per-tenant published
+ * cursor. */
 #ifndef WA_OUTBOX_H
 #define WA_OUTBOX_H
 
@@ -7,15 +8,13 @@ struct db;
 struct db_res;
 struct outbox;
 
-/* Columns of the rows outbox_assign() and outbox_unpublished() return,
- * in the order they must be published. */
+/* Columns of the rows outbox_next() returns; per tenant, in the order
+ * they must be published. */
 enum {
 	OUTBOX_TENANT,		/* channel: the tenant's uuid */
 	OUTBOX_SEQ,		/* the frame's id */
 	OUTBOX_EVENT,		/* the event name as a JSON string */
 	OUTBOX_FRAME,		/* the frame, JSON text */
-	OUTBOX_XACT,		/* outbox_assign() only, for outbox.c */
-	OUTBOX_XMIN,
 };
 
 struct outbox	*outbox_new(struct db *);	/* borrows the connection */
@@ -43,15 +42,14 @@ int		 outbox_drain(struct outbox *);
 
 #define OUTBOX_BATCH	500	/* events per query, at most */
 
-/* Numbers a batch of unsequenced events and commits: rows as above. NULL
- * on error (see outbox_owned()). */
-struct db_res	*outbox_assign(struct outbox *);
-/* Starts numbering the next batch in the background, so the database
- * works while we publish; outbox_assign() returns it. */
+/* The next batch to publish: events past each tenant's published
+ * cursor (after a start or a takeover, those numbered but never
+ * acknowledged come first), rows as above. NULL on error (see
+ * outbox_owned()). */
+struct db_res	*outbox_next(struct outbox *);
+/* Starts fetching the batch after the one just returned, so the database
+ * works while we publish; outbox_next() returns it. */
 int		 outbox_prefetch(struct outbox *);
-/* A batch of events numbered but never acknowledged by nginx (after a
- * crash or a takeover), per tenant in order. */
-struct db_res	*outbox_unpublished(struct outbox *);
 
 /* Records that nginx accepted `seq` of `tenant`. The cursor is written in
  * the background, one statement in flight at a time, so publishing never

@@ -1,14 +1,13 @@
 /* pushd/pushd.c: wa-pushd, the relay from the events outbox to nginx's
  * pub/sub module. Responders write events in the transaction of the
- * change, and NOTIFY wa_events when wa-pushd sleeps (outbox.h); the one
- * wa-pushd holding the relay lock numbers them per tenant and POSTs each
- * frame to nginx, which pushes it to the tenant's WebSocket subscribers.
- * Others wait as standbys.
+ * change, numbered per tenant, and NOTIFY wa_events when wa-pushd sleeps
+ * (outbox.h); the one wa-pushd holding the relay lock POSTs each frame to
+ * nginx, which pushes it to the tenant's WebSocket subscribers. Others
+ * wait as standbys.
  *
- * Nothing is lost: an event stays unnumbered until it is committed with
- * its seq, a numbered event stays in (published, assigned] until nginx has
- * acknowledged it, and whoever takes the lock re-publishes that range
- * first. Publishing failures are retried, never skipped. */
+ * Nothing is lost: an event stays past its tenant's published cursor until
+ * nginx has acknowledged it, and whoever takes the lock publishes from
+ * that cursor. Publishing failures are retried, never skipped. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -46,11 +45,10 @@ struct pushd {
 	struct outbox	*ob;
 	struct relay	*rl;
 	int		 owner;		/* holds the relay lock */
-	int		 recovering;	/* re-publishing (published, assigned] */
 	int		 standby;	/* said so in the log */
 	int		 empty;		/* scans in a row that found nothing */
 	int		 settled;	/* the next scan may let us sleep */
-	long long	 published, logged, recovered;
+	long long	 published, logged;
 	int		 last_n;	/* events the last cycle handled */
 	int64_t		 next_stats;
 	struct relay_msg msgs[RELAY_PIPELINE];
@@ -160,7 +158,6 @@ acquire(struct pushd *p)
 	log_info("relay lock taken%s; publishing to %s",
 	    p->standby ? " (taking over)" : "", conf.publish_url);
 	p->owner = 1;
-	p->recovering = 1;
 	p->standby = 0;
 	return 1;
 }
@@ -257,22 +254,13 @@ cycle(struct pushd *p)
 	int		 i, j, k = 0, n, rc = 1;
 
 	outbox_drain(p->ob);
-	res = p->recovering ? outbox_unpublished(p->ob) :
-	    outbox_assign(p->ob);
-	if (res == NULL)
+	if ((res = outbox_next(p->ob)) == NULL)
 		return outbox_owned(p->ob) && db_connected(p->db) ? -2 : -1;
-	/* A full batch says more are waiting: number them meanwhile. */
-	if (!p->recovering && db_rows(res) == OUTBOX_BATCH &&
-	    outbox_prefetch(p->ob) != 0)
+	/* A full batch says more are waiting: fetch them meanwhile. */
+	if (db_rows(res) == OUTBOX_BATCH && outbox_prefetch(p->ob) != 0)
 		rc = outbox_owned(p->ob) && db_connected(p->db) ? 1 : -1;
 	p->last_n = n = db_rows(res);
-	if (n == 0 && p->recovering) {
-		if (p->recovered > 0)
-			log_info("re-published %lld events numbered before "
-			    "the last stop", p->recovered);
-		p->recovering = 0;
-		p->recovered = 0;
-	} else if (n == 0)
+	if (n == 0)
 		rc = 0;
 	for (i = 0; i < n && rc == 1 && !stopping; i += k) {
 		/* Pipelined while nginx takes them; the first frame it does
@@ -298,7 +286,6 @@ cycle(struct pushd *p)
 			outbox_mark(p->ob, db_val(res, j, OUTBOX_TENANT),
 			    db_val(res, j, OUTBOX_SEQ));
 		p->published += k;
-		p->recovered += p->recovering ? k : 0;
 		if (outbox_flush(p->ob, 0) != 0)
 			rc = -1;
 	}

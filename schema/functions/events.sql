@@ -1,8 +1,49 @@
--- functions/events.sql: the outbox (tables: 001_init.sql, 003_realtime.sql).
--- Every change a client must hear of writes an event in its own
--- transaction (wa_emit, or a set-based INSERT INTO events that calls
--- wa_wake_relay() as wa_emit does); wa-pushd numbers and relays them
--- (pushd/outbox.c), and clients receive each as wa_event_frame() builds it.
+-- functions/events.sql: the outbox (tables: 001_init.sql, 003_realtime.sql,
+-- 014_events_numbered_at_insert.sql). Every change a client must hear of
+-- writes an event in its own transaction (wa_emit, or a set-based INSERT
+-- INTO events that calls wa_wake_relay() as wa_emit does). Each event gets
+-- its tenant's next seq as it is written (below); wa-pushd relays them in
+-- that order (pushd/outbox.c), and clients receive each as
+-- wa_event_frame() builds it.
+
+-- Numbering. A transaction takes p_n numbers from its tenant's counter
+-- and keeps the counter row locked until it ends, so the tenant's events
+-- commit in seq order: whoever sees seq N sees every seq below it (the
+-- relay and the catch-up API read up to event_counters.last_seq, never
+-- past a hole). The price is that two transactions writing events for
+-- one tenant commit one after the other; each takes its numbers as late
+-- as it can (the events are the last thing most functions write), and the
+-- batched ingest path takes one range for a whole batch.
+--
+-- Returns the first of the p_n numbers.
+CREATE OR REPLACE FUNCTION wa_event_seqs_take(p_tenant uuid, p_n int)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	v_last	bigint;
+BEGIN
+	UPDATE event_counters SET last_seq = last_seq + p_n
+	WHERE tenant_id = p_tenant RETURNING last_seq INTO v_last;
+	IF NOT FOUND THEN	-- the tenant's first event
+		INSERT INTO event_counters (tenant_id) VALUES (p_tenant)
+		ON CONFLICT (tenant_id) DO NOTHING;
+		UPDATE event_counters SET last_seq = last_seq + p_n
+		WHERE tenant_id = p_tenant RETURNING last_seq INTO v_last;
+	END IF;
+	RETURN v_last - p_n + 1;
+END $$;
+
+-- An event inserted without a seq gets the next one, row by row in
+-- insertion order (wa_emit, and set-based inserts of a few rows); the
+-- batched ingest path numbers its rows itself, one range per batch.
+CREATE OR REPLACE FUNCTION wa_event_number() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.seq := wa_event_seqs_take(NEW.tenant_id, 1);
+	RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER events_number BEFORE INSERT ON events
+FOR EACH ROW WHEN (NEW.seq IS NULL) EXECUTE FUNCTION wa_event_number();
 
 -- Events wake wa-pushd only while it sleeps. A NOTIFY makes the notifying
 -- commit hold a database-wide lock through its WAL flush, so notifying

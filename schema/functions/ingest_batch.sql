@@ -192,14 +192,24 @@ BEGIN
 		    (m.y).media_sha256, 'in'
 		FROM m WHERE (m.y).media_id IS NOT NULL ORDER BY (m.y).id
 		ON CONFLICT (tenant_id, wa_media_id) DO NOTHING
+	), seqs AS (
+		-- One range of numbers per tenant for the whole batch
+		-- (functions/events.sql), taken in tenant order so two
+		-- batches never wait on each other's counters in a circle.
+		SELECT n.tid, wa_event_seqs_take(n.tid, n.n) AS first
+		FROM (SELECT (m.y).tenant_id AS tid, count(*)::int AS n
+		    FROM m GROUP BY 1 ORDER BY 1) n
 	), e AS (
-		INSERT INTO events (tenant_id, name, data)
-		SELECT (m.y).tenant_id, 'message_incoming', jsonb_build_object(
+		INSERT INTO events (tenant_id, seq, name, data)
+		SELECT (m.y).tenant_id, s.first - 1 + row_number() OVER (
+		    PARTITION BY (m.y).tenant_id ORDER BY (m.y).id),
+		    'message_incoming', jsonb_build_object(
 		    'phone', '+' || (c.x).wa_id,
 		    'name', (c.x).name,
 		    'contact', wa_contact_json(c.x),
 		    'message', wa_message_json(m.y, '+' || (c.x).wa_id))
 		FROM m JOIN c ON (c.x).id = (m.y).contact_id
+		JOIN seqs s ON s.tid = (m.y).tenant_id
 		ORDER BY (m.y).id
 	)
 	-- Per message: -1 no tenant, 0 a duplicate (stored before, or

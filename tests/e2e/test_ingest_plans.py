@@ -155,11 +155,15 @@ def grow(stack, name, count):
             SELECT c.tenant_id, c.id, 'wamid.grown.' || c.id || '.' || i,
                 'in', 'text', 'grown', 'received', now(), '{}'
             FROM c, generate_series(1, %s) i
-            RETURNING id, tenant_id, wamid)
-        INSERT INTO events (tenant_id, name, data)
-        SELECT m.tenant_id, 'message_incoming',
+            RETURNING id, tenant_id, wamid),
+        -- Numbered as a bulk writer must: one range for all of them
+        -- (functions/events.sql).
+        n AS (SELECT wa_event_seqs_take(t.id, 1000 * %s) AS first FROM t)
+        INSERT INTO events (tenant_id, seq, name, data)
+        SELECT m.tenant_id, n.first - 1 + row_number() OVER (ORDER BY m.id),
+            'message_incoming',
             jsonb_build_object('message_id', m.wamid, 'db_id', m.id)
-        FROM m""", PNID, per, user="postgres")
+        FROM m, n""", PNID, per, per, user="postgres")
     return per * 1000
 
 

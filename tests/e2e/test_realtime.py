@@ -187,9 +187,13 @@ def kill9(pid):
 
 
 def cursor(stack, tenant_id):
-    rows = stack.query("SELECT assigned, published FROM event_cursors"
-                       " WHERE tenant_id = %s", tenant_id)
-    return (rows[0]["assigned"], rows[0]["published"]) if rows else (0, 0)
+    """(the tenant's last seq given out, the last nginx acknowledged)"""
+    rows = stack.query(
+        "SELECT coalesce((SELECT last_seq FROM event_counters"
+        " WHERE tenant_id = %s), 0) AS assigned, coalesce((SELECT published"
+        " FROM event_cursors WHERE tenant_id = %s), 0) AS published",
+        tenant_id, tenant_id)
+    return (rows[0]["assigned"], rows[0]["published"])
 
 
 class Emitter(threading.Thread):
@@ -286,36 +290,55 @@ def test_signed_webhook_produces_a_frame_within_a_second(stack, tenant):
         ws.close()
 
 
+def waiting_on_a_lock(stack, query_part):
+    """The backends whose running statement contains query_part and that
+    wait for a lock."""
+    return stack.query(
+        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND query LIKE %s", "%" + query_part + "%")
+
+
 def test_ids_start_at_one_per_tenant_and_follow_commit_order_without_gaps(
         stack, make_tenant):
+    """A transaction numbers its events as it writes them and keeps its
+    tenant's counter until it ends (schema/functions/events.sql): a second
+    writer of the same tenant waits and takes the next number, so a
+    tenant's events commit in seq order and no reader ever sees seq 2
+    before seq 1. Other tenants do not wait."""
     a, b = make_tenant(), make_tenant()
     wa, wb = connect(stack, a), connect(stack, b)
-    late = stack.db()
+    first = stack.db()
+    second = threading.Thread(target=emit, args=(stack, a.id),
+                              kwargs={"n": "second"}, daemon=True)
     try:
-        # The trap: an event inserted first (lower events.id) but committed
-        # last must be numbered after, not skipped.
-        with late.cursor() as c:
-            c.execute("SELECT wa_emit(%s, 'test_event', '{\"n\": \"late\"}')",
+        with first.cursor() as c:
+            c.execute("SELECT wa_emit(%s, 'test_event', '{\"n\": \"first\"}')",
                       (a.id,))
-        emit(stack, a.id, n="early")
+        second.start()
+        assert wait_for(lambda: waiting_on_a_lock(stack, '"second"'))
+        # Tenant b is not held up by a's open transaction.
         emit(stack, b.id, n="b1")
-        assert recv_frames(wa, 1) == [{"id": 1, "event": "test_event",
-                                       "data": {"n": "early"}}]
-        late.commit()
+        assert recv_frames(wb, 1) == [{"id": 1, "event": "test_event",
+                                       "data": {"n": "b1"}}]
+        # a's second writer is still waiting, so nothing of a's is out.
+        assert a.api("GET", "/api/v1/events").json()["events"] == []
+        first.commit()
+        second.join(timeout=5)
+        assert not second.is_alive()
         for i in range(3):
             emit(stack, a.id, n=i)
             emit(stack, b.id, n="b%d" % (i + 2))
-        got_a, got_b = recv_frames(wa, 4), recv_frames(wb, 4)
-        assert [f["id"] for f in got_a] == [2, 3, 4, 5]
-        assert [f["data"]["n"] for f in got_a] == ["late", 0, 1, 2]
-        assert [f["id"] for f in got_b] == [1, 2, 3, 4]
-        assert [f["data"]["n"] for f in got_b] == ["b1", "b2", "b3", "b4"]
+        got_a, got_b = recv_frames(wa, 5), recv_frames(wb, 3)
+        assert [f["id"] for f in got_a] == [1, 2, 3, 4, 5]
+        assert [f["data"]["n"] for f in got_a] == ["first", "second", 0, 1, 2]
+        assert [f["id"] for f in got_b] == [2, 3, 4]
+        assert [f["data"]["n"] for f in got_b] == ["b2", "b3", "b4"]
         # The catch-up API serves the very same frames.
         r = a.api("GET", "/api/v1/events", params={"after": 1, "limit": 3})
         assert r.status_code == 200
-        assert r.json() == {"ok": True, "events": got_a[:3], "last_id": 4}
+        assert r.json() == {"ok": True, "events": got_a[1:4], "last_id": 4}
     finally:
-        late.close()
+        first.close()
         wa.close()
         wb.close()
 
@@ -367,30 +390,23 @@ def test_many_events_at_once_arrive_in_order(stack, tenant):
         ws.close()
 
 
-def test_frames_follow_transaction_order_when_its_ids_cross_a_power_of_ten(
+def test_a_bulk_writer_numbers_its_rows_itself_and_they_are_relayed(
         stack, tenant):
-    """wa-pushd publishes a batch in (writer's transaction id, event id)
-    order. Compared as text, transaction 10000 would come before 9999, and
-    a fresh cluster passes such ids within minutes. The two events carry
-    ids across a power of ten well above any transaction of this run, so
-    the scan, which starts at a transaction below which nothing is left
-    unnumbered, still finds them."""
+    """Events inserted with their numbers taken as one range (how bulk
+    writers such as the batched ingest path number theirs) are relayed in
+    seq order, and the counter stays right for the next writer."""
     ws = connect(stack, tenant)
-    conn = stack.db()
     try:
-        now = int(stack.query("SELECT pg_current_xact_id()::text AS x")[0]["x"])
-        power = 10 ** (len(str(now)) + 2)
-        with conn.cursor() as c:
-            c.execute("INSERT INTO events (tenant_id, name, data, xact)"
-                      " VALUES (%s, 'test_event', '{\"n\": 0}', %s::xid8),"
-                      " (%s, 'test_event', '{\"n\": 1}', %s::xid8)",
-                      (tenant.id, str(power - 1), tenant.id, str(power)))
-            c.execute("SELECT wa_wake_relay()")
-        conn.commit()
-        got = recv_frames(ws, 2)
-        assert [(f["id"], f["data"]["n"]) for f in got] == [(1, 0), (2, 1)]
+        stack.query("WITH s AS (SELECT wa_event_seqs_take(%s, 3) AS first)"
+                    " INSERT INTO events (tenant_id, seq, name, data)"
+                    " SELECT %s, s.first + g, 'test_event',"
+                    " jsonb_build_object('n', g) FROM s, generate_series(0, 2) g",
+                    tenant.id, tenant.id)
+        emit(stack, tenant.id, n=3)
+        got = recv_frames(ws, 4)
+        assert [(f["id"], f["data"]["n"]) for f in got] == [
+            (1, 0), (2, 1), (3, 2), (4, 3)]
     finally:
-        conn.close()
         ws.close()
 
 
@@ -532,8 +548,8 @@ def test_events_numbered_but_not_published_at_a_crash_are_published_on_restart(
         emit(stack, tenant.id, n=0)
         assert recv_frames(ws, 1)[0]["id"] == 1
         ws.close()
-        # nginx away: wa-pushd numbers the events (one transaction, so one
-        # batch) but cannot publish them.
+        # nginx away: the events are numbered (one transaction, so one
+        # batch for wa-pushd) but cannot be published.
         stack.ctl("stop", "nginx")
         stack.query("SELECT wa_emit(%s, 'test_event', jsonb_build_object('n', i))"
                     " FROM generate_series(1, 3) i", tenant.id)
