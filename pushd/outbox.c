@@ -72,10 +72,18 @@ static const struct db_stmt settle = { "outbox_settle",
 	"SELECT true, CASE WHEN pg_try_advisory_lock(4242006) THEN"
 	" pg_advisory_unlock(4242006) ELSE false END" };
 
-/* A tenant's first acknowledgement makes its row. */
+/* A tenant's first acknowledgement makes its row. Committed without
+ * waiting for the disk (synchronous_commit off for this transaction
+ * alone): a cursor lost in a crash of the database only makes the next
+ * relay publish those frames again, which clients drop by id, and a
+ * durable commit here made every fetch wait for a WAL flush, so the relay
+ * went at the disk's pace. (The events themselves are always committed
+ * durably by their writers before the relay can see them.) */
 static const struct db_stmt set_published = { "outbox_set_published",
-	"INSERT INTO event_cursors AS c (tenant_id, published)"
-	" SELECT * FROM unnest($1::uuid[], $2::bigint[])"
+	"WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true))"
+	" INSERT INTO event_cursors AS c (tenant_id, published)"
+	" SELECT v.tenant_id, v.seq FROM lazy,"
+	"  unnest($1::uuid[], $2::bigint[]) AS v(tenant_id, seq)"
 	" ON CONFLICT (tenant_id) DO UPDATE SET published = excluded.published"
 	" WHERE c.published < excluded.published" };
 
