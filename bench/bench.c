@@ -61,6 +61,7 @@ struct opts {
 	/* -W secret:pnid:display:waba:prefix: signed unique webhooks */
 	char		*wh_secret, *wh_pnid, *wh_display, *wh_waba, *wh_prefix;
 	int		 contacts;
+	int		 statuses;	/* -s: status webhooks, not messages */
 	const char	*acked_file;
 	const char	*seen_file;	/* -F: ids every subscriber got */
 	/* ws */
@@ -207,6 +208,28 @@ webhook_body(char *out, size_t cap, long idx)
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* A status webhook (-s): "sent" for the outgoing message
+ * wamid.<prefix>out<idx>, which the caller stored beforehand (bench/run.sh
+ * makes them in SQL), so each one moves a message forward and emits a
+ * message_status event, as Meta's receipts for a broadcast do. */
+static size_t
+status_body(char *out, size_t cap, long idx)
+{
+	long	c = idx % o.contacts;
+	int	n;
+
+	n = snprintf(out, cap,
+	    "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"%s\","
+	    "\"changes\":[{\"value\":{\"messaging_product\":\"whatsapp\","
+	    "\"metadata\":{\"display_phone_number\":\"%s\",\"phone_number_id\":"
+	    "\"%s\"},\"statuses\":[{\"id\":\"wamid.%sout%ld\",\"status\":"
+	    "\"sent\",\"timestamp\":\"%ld\",\"recipient_id\":\"1999%07ld\"}]},"
+	    "\"field\":\"messages\"}]}]}",
+	    o.wh_waba, o.wh_display, o.wh_pnid, o.wh_prefix, idx,
+	    (long)time(NULL), c);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 /* A fixed body with "{R}" in it: each request names one of o.contacts
  * recipients (the webhook bodies' senders), so sends do not all queue on
  * one contact's row lock. 0 when there is no "{R}". */
@@ -232,7 +255,8 @@ build_request(char *out, size_t cap, long idx)
 	int		 i, k;
 
 	if (o.wh_secret != NULL) {
-		blen = webhook_body(body, sizeof(body), idx);
+		blen = o.statuses ? status_body(body, sizeof(body), idx) :
+		    webhook_body(body, sizeof(body), idx);
 		b = body;
 		sig_hmac_hex(o.wh_secret, body, blen, sig);
 	} else if (o.body != NULL && (blen = recipient_body(body,
@@ -1227,7 +1251,7 @@ usage(void)
 	    "           [-b BODYFILE | -B BODY] [-c CONNS] [-t THREADS]\n"
 	    "           [-d SECS] [-r RATE] [-n MAX]\n"
 	    "           [-W secret:pnid:display:waba:prefix [-C CONTACTS]"
-	    " [-A ACKED]]\n"
+	    " [-A ACKED] [-s]]\n"
 	    "       wa-bench ws (load options, with -W) -S SUBS -P PATH"
 	    " [-K SESSION_JWT] [-E EVENT] [-F SEEN]\n"
 	    "       wa-bench graph -p PORT [-D DELAY_MS]\n");
@@ -1246,7 +1270,7 @@ main(int argc, char **argv)
 	argv++;
 	argc--;
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "p:m:u:H:b:B:c:t:d:r:n:W:C:A:S:P:K:E:D:"
+	while ((ch = getopt(argc, argv, "p:m:u:H:b:B:c:t:d:r:n:W:C:A:S:P:K:E:D:s"
 	    "X:F:")) != -1) {
 		switch (ch) {
 		case 'p': o.port = atoi(optarg); break;
@@ -1282,6 +1306,7 @@ main(int argc, char **argv)
 			o.method = "POST";
 			break;
 		case 'C': o.contacts = atoi(optarg); break;
+		case 's': o.statuses = 1; break;
 		case 'A': o.acked_file = optarg; break;
 		case 'S': o.subs = atoi(optarg); break;
 		case 'P': o.ws_path = optarg; break;

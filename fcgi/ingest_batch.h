@@ -52,5 +52,11 @@ void	ingest_batch_gone(struct ingest_arrival *);
  * uses the process's one batch connection. */
 void	ingest_batch_store(struct wh_body *, struct ingest_arrival *,
 	    struct ingest_result *);
+/* The same for a body the parser left to the general path (the raw JSON,
+ * NUL-terminated at len): stored with the other such bodies of the batch
+ * by wa_webhook_ingest_many(). INGEST_GENERAL when it was not (whatever
+ * the reason): the caller then stores it alone. */
+void	ingest_batch_store_general(const char *body, size_t len,
+	    struct ingest_arrival *, struct ingest_result *);
 
 #endif /* WA_INGEST_BATCH_H */

@@ -270,6 +270,15 @@ metrics_webhook_batch(size_t bodies, int refused)
 }
 
 void
+metrics_webhook_general_batch(size_t bodies)
+{
+	if (self == NULL)
+		return;
+	add(&self->webhook_general_batches, 1);
+	add(&self->webhooks_general_batched, bodies);
+}
+
+void
 metrics_graph_call(int outcome, uint64_t us)
 {
 	if (self == NULL || outcome < 0 || outcome >= GRAPH_OUTCOMES)

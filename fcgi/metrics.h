@@ -44,6 +44,8 @@ struct metrics_slot {
 	_Atomic uint64_t	 webhooks_batched;	/* of which in batches */
 	_Atomic uint64_t	 webhook_batches;
 	_Atomic uint64_t	 webhook_batches_refused;
+	_Atomic uint64_t	 webhooks_general_batched; /* general path */
+	_Atomic uint64_t	 webhook_general_batches;
 	_Atomic uint64_t	 webhook[METRICS_WH_KINDS];
 	_Atomic uint64_t	 graph[GRAPH_OUTCOMES];
 	struct metrics_hist	 graph_latency;
@@ -74,6 +76,8 @@ void	metrics_webhook(const int64_t *counts, size_t n);
 /* A batch of bodies ended (fcgi/ingest_batch.c): refused when the database
  * refused it for its data and each body was taken alone. */
 void	metrics_webhook_batch(size_t bodies, int refused);
+/* Bodies of the general path stored together in one transaction. */
+void	metrics_webhook_general_batch(size_t bodies);
 void	metrics_graph_call(int outcome, uint64_t us);	/* graph_outcome */
 void	metrics_db_error(int kind);
 

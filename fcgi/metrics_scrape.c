@@ -202,6 +202,15 @@ render_webhooks(struct buf *b, const struct totals *t)
 	    "through the general path.");
 	buf_appendf(b, "wa_webhook_batches_refused_total %llu\n",
 	    (unsigned long long)BOTH(t, webhook_batches_refused));
+	family(b, "wa_webhooks_general_batched_total", "counter", "Webhook "
+	    "deliveries of the general path stored together with others "
+	    "(wa_webhook_ingest_many).");
+	buf_appendf(b, "wa_webhooks_general_batched_total %llu\n",
+	    (unsigned long long)BOTH(t, webhooks_general_batched));
+	family(b, "wa_webhook_general_batches_total", "counter", "Transactions "
+	    "of the general path's batches.");
+	buf_appendf(b, "wa_webhook_general_batches_total %llu\n",
+	    (unsigned long long)BOTH(t, webhook_general_batches));
 	family(b, "wa_webhook_duplicates_total", "counter",
 	    "Webhook items already stored: Meta's retries.");
 	buf_appendf(b, "wa_webhook_duplicates_total %llu\n",

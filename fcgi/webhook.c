@@ -331,8 +331,10 @@ ingest_general(struct req *r)
 	return st;
 }
 
-/* The batched path for bodies of plain chat messages (ingest_batch.c);
- * -1 when the body is the general path's after all. */
+/* The batched paths (ingest_batch.c): bodies of plain chat messages as
+ * parsed rows, anything else whole to the general path's SQL with the
+ * other such bodies of the batch; -1 when the body is to be stored alone
+ * after all. */
 static int
 ingest_batched(struct req *r, struct ingest_arrival *a, int *status)
 {
@@ -340,10 +342,14 @@ ingest_batched(struct req *r, struct ingest_arrival *a, int *status)
 	struct ingest_result	res;
 
 	if (wh_parse(buf_str(&r->body), r->body.len, &b) != WH_BATCH)
-		return -1;
-	if (test_hooks_poison(((FCGX_Request *)r->fcgi)->envp))
-		snprintf(b.msgs[0].ts, sizeof(b.msgs[0].ts), "poison");
-	ingest_batch_store(&b, a, &res);
+		ingest_batch_store_general(buf_str(&r->body), r->body.len, a,
+		    &res);
+	else {
+		if (test_hooks_poison(((FCGX_Request *)r->fcgi)->envp))
+			snprintf(b.msgs[0].ts, sizeof(b.msgs[0].ts),
+			    "poison");
+		ingest_batch_store(&b, a, &res);
+	}
 	wh_body_free(&b);
 	switch (res.outcome) {
 	case INGEST_GENERAL:

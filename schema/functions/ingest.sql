@@ -363,6 +363,22 @@ BEGIN
 	RETURN v_s;
 END $$;
 
+-- Several bodies, each exactly as wa_webhook_ingest() stores it, in one
+-- transaction: the responders group the bodies their C parser leaves to
+-- this path (fcgi/ingest_batch.c), so they share a commit and take their
+-- tenant's event counter once (functions/events.sql) instead of once per
+-- body, one after the other. Each body's summary, in order. A body that
+-- fails here fails them all; the responder then stores each alone.
+CREATE OR REPLACE FUNCTION wa_webhook_ingest_many(p_bodies jsonb[])
+RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	v_body	jsonb;
+BEGIN
+	FOREACH v_body IN ARRAY p_bodies LOOP
+		RETURN NEXT wa_webhook_ingest(v_body);
+	END LOOP;
+END $$;
+
 -- Re-ingests one webhook_log row (e.g. once its number's tenant exists)
 -- and marks it processed when everything in it could be placed. Safe to
 -- run twice or concurrently: the row is locked and ingestion is exactly

@@ -31,15 +31,45 @@ def body_for(tenant, msg, contacts=True, name="Ada"):
     return tenant.webhook(tenant.webhook_value(**value))
 
 
-def batched_total(stack):
-    """Bodies the batched path has stored, over every responder."""
+def metric_values(stack, *names):
     r = requests.get("http://127.0.0.1:%s/metrics" %
                      stack.env["WA_METRICS_PORT"], timeout=10)
     assert r.status_code == 200, r.text
     fams = prom_text.parse(r.text)
-    return (prom_text.value(fams, "wa_webhooks_batched_total"),
-            prom_text.value(fams, "wa_webhook_batches_total"),
-            prom_text.value(fams, "wa_webhook_batches_refused_total"))
+    return tuple(prom_text.value(fams, n) for n in names)
+
+
+def batched_total(stack):
+    """Bodies the batched path has stored, over every responder."""
+    return metric_values(stack, "wa_webhooks_batched_total",
+                         "wa_webhook_batches_total",
+                         "wa_webhook_batches_refused_total")
+
+
+def general_batched_total(stack):
+    """Bodies of the general path stored together, and their batches."""
+    return metric_values(stack, "wa_webhooks_general_batched_total",
+                         "wa_webhook_general_batches_total")
+
+
+def send_together(stack, bodies):
+    """Posts the bodies at once; the first one's batch waits a moment (a
+    test hook), so whatever reaches its process meanwhile joins it. The
+    responses, in the bodies' order."""
+    def send(k):
+        raw = bodies[k] if isinstance(bodies[k], bytes) else \
+            json.dumps(bodies[k]).encode()
+        headers = {"Content-Type": "application/json",
+                   "X-Hub-Signature-256": stack.sign(raw)}
+        if k == 0:
+            headers["X-WA-Test-Ingest-Hold-Ms"] = "300"
+        return requests.post(stack.url("/webhook"), data=raw,
+                             headers=headers, timeout=30)
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as ex:
+        first = ex.submit(send, 0)
+        time.sleep(0.05)    # it is the first to reach its process
+        return [first.result()] + list(ex.map(send, range(1, len(bodies))))
 
 
 def post_batched(stack, body, batched=True):
@@ -452,3 +482,61 @@ def test_a_batch_the_database_refuses_is_stored_body_by_body(stack, twins):
               for b in bodies]
     assert stack.query("SELECT count(*) AS n FROM messages WHERE tenant_id"
                        " = %s AND wamid = ANY(%s)", t.id, wamids)[0]["n"] == 16
+
+
+def reaction_bodies(stack, t, n):
+    """n reactions, each to its own stored message of t."""
+    out = []
+    for k in range(n):
+        frm = sender() + str(k)
+        msg = dict(CASES["text"], **{"from": frm, "id": new_wamid(),
+                                     "timestamp": str(int(time.time()))})
+        post(stack, body_for(t, msg))
+        out.append(body_for(t, dict(msg, id=new_wamid(), type="reaction",
+                                    reaction={"message_id": msg["id"],
+                                              "emoji": "\U0001f44d"})))
+    return out
+
+
+def test_concurrent_general_bodies_share_transactions(stack, twins):
+    """Bodies the C parser leaves to the general path (reactions here) are
+    stored together too: each acknowledged with its own summary, every
+    reaction stored once, in fewer transactions than deliveries."""
+    t = twins[0]
+    bodies = reaction_bodies(stack, t, 16)
+    n0, b0 = general_batched_total(stack)
+    rs = send_together(stack, bodies)
+    assert [r.status_code for r in rs] == [200] * 16, [r.text for r in rs]
+    assert all(r.json()["reactions"] == 1 and r.json()["events"] == 1
+               for r in rs)
+    n1, b1 = general_batched_total(stack)
+    assert n1 - n0 == 16
+    assert b1 - b0 < 16, "no two deliveries shared a transaction"
+    ids = [b["entry"][0]["changes"][0]["value"]["messages"][0]["reaction"][
+        "message_id"] for b in bodies]
+    assert stack.query(
+        "SELECT count(*) AS n FROM reactions WHERE tenant_id = %s AND"
+        " direction = 'in' AND target_wamid = ANY(%s)", t.id, ids)[0]["n"] == 16
+
+
+def test_a_general_batch_with_a_body_postgresql_refuses_is_stored_body_by_body(
+        stack, twins):
+    """A body PostgreSQL cannot read (a lone surrogate escape) among
+    others of the general path: their batch fails whole, then each body is
+    stored alone, so the others are stored and acknowledged and the bad
+    one is refused with 400 as it always was."""
+    t = twins[0]
+    bodies = reaction_bodies(stack, t, 8)
+    bad = json.dumps(bodies[-1]).replace(
+        '"\\ud83d\\udc4d"', '"\\ud800"').encode()
+    assert b"\\ud800" in bad
+    rs = send_together(stack, bodies[:-1] + [bad])
+    assert [r.status_code for r in rs] == [200] * 7 + [400], \
+        [r.text for r in rs]
+    assert all(r.json()["reactions"] == 1 for r in rs[:-1])
+    assert rs[-1].json()["error"]["code"] == "invalid_json"
+    ids = [b["entry"][0]["changes"][0]["value"]["messages"][0]["reaction"][
+        "message_id"] for b in bodies[:-1]]
+    assert stack.query(
+        "SELECT count(*) AS n FROM reactions WHERE tenant_id = %s AND"
+        " direction = 'in' AND target_wamid = ANY(%s)", t.id, ids)[0]["n"] == 7
