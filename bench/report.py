@@ -341,6 +341,25 @@ def relay_rows(t, rl, module):
               target="<= 5")
 
 
+def status_rows(t, st):
+    """The general path: status webhooks for stored outgoing messages."""
+    if "skipped" in st:
+        t.skip("statuses", st["skipped"])
+        return
+    if "error" in st:
+        t.skip("statuses", st["error"][:100])
+        return
+    t.add("statuses", "status webhooks/s (32 conns, general path)", st["rps"])
+    t.add("statuses", "p50 / p99 ms", "%s / %s" % (num(st["p50_ms"], 2),
+                                                  num(st["p99_ms"], 2)))
+    t.add("statuses", "statuses applied / acknowledged (of %d messages)" %
+          st["messages"], "%d / %d" % (st["applied"], st["ok"]),
+          target="applied >= acknowledged")
+    t.add("statuses", "errors / non-2xx", "%d / %d" % (st["errors"],
+                                                       st["non2xx"]))
+    cpu_rows(t, "statuses", st)
+
+
 def main():
     if sys.argv[1] == "--markdown":
         return markdown(sys.argv[2])
@@ -350,7 +369,8 @@ def main():
         modules = open(os.path.join(d, "modules.txt")).read().split()
     except OSError:
         modules = ["pushstream", "nchan"]
-    names = ["fresh", "ceilings", "ingest", "peer", "send", "media", "scale"]
+    names = ["fresh", "ceilings", "ingest", "peer", "statuses", "send",
+             "media", "scale"]
     names += [p + m for m in modules for p in ("ws_", "relay_")]
     sc = {n: load(d, n) for n in names}
     t = Table()
@@ -413,6 +433,7 @@ def main():
         if best:
             t.add("ingest", "best process count", best["procs"])
     peer_rows(t, sc["peer"])
+    status_rows(t, sc["statuses"])
 
     for m in modules:
         ws_rows(t, sc["ws_" + m], m)

@@ -14,7 +14,8 @@
 #
 # Knobs: BENCH_SECONDS (per measurement, default 10), BENCH_PROCS (webhook
 # responder process counts to try, default "4 8 16"), BENCH_ONLY (a list of
-# scenario names: fresh ceilings ingest peer ws relay send media scale),
+# scenario names: fresh ceilings ingest peer statuses ws relay send media
+# scale), BENCH_STATUS_MSGS (the statuses scenario's stored messages, 20000),
 # BENCH_MODULES (the push modules ws and relay run on, default "pushstream
 # nchan"), BENCH_KEEP=1 (leave the stack running), BENCH_PORT_BASE (default
 # 18600), BENCH_PEER_ROUNDS (3), BENCH_PEER_WORKERS (1), BENCH_PEER_DIR
@@ -28,7 +29,7 @@ cd "$ROOT"
 
 SECS=${BENCH_SECONDS:-10}
 PROCS_LIST=${BENCH_PROCS:-"1 2 4"}
-ONLY=${BENCH_ONLY:-"fresh ceilings ingest peer ws relay send media scale"}
+ONLY=${BENCH_ONLY:-"fresh ceilings ingest peer statuses ws relay send media scale"}
 MODULES=${BENCH_MODULES:-"pushstream nchan"}
 BASE=${BENCH_PORT_BASE:-18600}
 BIN=$ROOT/bin
@@ -435,6 +436,57 @@ sc_ingest() {
 	fcgi_restart "$DEFAULT_PROCS"
 	IDLE_P99=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["p99_ms"])' \
 	    "$T/ingest-p$DEFAULT_PROCS.json" 2>/dev/null)
+}
+
+# The general path (issue 13's next step): status webhooks ("sent"), one
+# per outgoing message stored beforehand in SQL (wa-bench -s), as Meta's
+# receipts for a broadcast arrive. Figures: rate, latency, CPU per webhook,
+# and every acknowledged status applied to its message.
+sc_statuses() {
+	local pfx="st${RUN_ID}x" n=${BENCH_STATUS_MSGS:-20000}
+	local wp np pp w0 n0 p0 w1 n1 p1 r applied
+	log "statuses: $n outgoing messages stored in SQL"
+	# Triggers off (replica role): this is a restore, not a send.
+	as_pg psql -X -q -v ON_ERROR_STOP=1 -h "$WA_RUN_DIR/run" \
+	    -p "$WA_PG_PORT" -d wa <<SQL || { skip statuses "preload failed"; return; }
+SET session_replication_role = replica;
+INSERT INTO contacts (tenant_id, wa_id, name)
+SELECT '$TID', '1999' || lpad(g::text, 7, '0'), 'Bench ' || g
+FROM generate_series(0, 999) g
+ON CONFLICT (tenant_id, wa_id) WHERE wa_id IS NOT NULL DO NOTHING;
+INSERT INTO messages (tenant_id, contact_id, wamid, direction, type, text,
+    status)
+SELECT c.tenant_id, c.id, 'wamid.${pfx}out' || g, 'out', 'text',
+    'broadcast ' || g, 'accepted'
+FROM generate_series(0, $n - 1) g JOIN contacts c ON c.tenant_id = '$TID'
+    AND c.wa_id = '1999' || lpad((g % 1000)::text, 7, '0');
+ANALYZE messages;
+SQL
+	warm_up "warm${RUN_ID}stx"
+	log "statuses: status webhooks, 32 connections, $SECS s"
+	wp=$(pool_pids webhook); np=$(nginx_pids); pp=$(pg_pids)
+	w0=$(ticks $wp); n0=$(ticks $np); p0=$(ticks $pp)
+	r=$("$BIN/wa-bench" load -p "$WA_HTTP_PORT" -u /webhook \
+	    -W "$(WH_SPEC "$pfx")" -s -c 32 -d "$SECS" 2>"$T/statuses.err")
+	w1=$(ticks $wp); n1=$(ticks $np); p1=$(ticks $pp)
+	if [ -z "$r" ]; then
+		err_json "$T/statuses.err" > "$T/statuses.json"
+		return
+	fi
+	applied=$(q "SELECT count(*) FROM messages WHERE tenant_id = '$TID'
+	    AND wamid LIKE 'wamid.${pfx}out%' AND status = 'sent'")
+	python3 - "$r" "${applied:-0}" "$((w1 - w0))" "$((n1 - n0))" \
+	    "$((p1 - p0))" "$HZ" "$n" > "$T/statuses.json" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+applied, wt, nt, pt, hz, n = (int(x) for x in sys.argv[2:8])
+ok = max(r["ok"], 1)
+us = lambda t: round(t / hz / ok * 1e6, 1)
+r.update({"messages": n, "applied": applied,
+          "cpu_us_per_webhook": {"responder": us(wt), "nginx": us(nt),
+                                 "postgres": us(pt), "total": us(wt + nt + pt)}})
+print(json.dumps(r))
+PY
 }
 
 # ws_run NAME RATE SUBS SECS
@@ -915,6 +967,7 @@ ceil_start || { log "the ceilings' nginx did not start"; exit 1; }
 run_scenario ceilings
 run_scenario ingest
 run_scenario peer
+run_scenario statuses
 # The real-time scenarios once per push module, in the same run, so each
 # module's relay sits beside a direct publish to that module.
 DEFAULT_MODULE=$WA_PUSH_MODULE
