@@ -2,8 +2,13 @@
  * socket) hands us the listening socket as fd 0; a few threads accept on
  * it, each with its own database connection and CURL handle, so one process
  * serves several requests at once (a Meta call can take hundreds of
- * milliseconds). Other processes of the pool share that socket. */
+ * milliseconds). Other processes of the pool share that socket.
+ *
+ * nginx may keep a connection open after a request (FCGI_KEEP_CONN, the
+ * webhook pool's upstream keepalive): the thread that served it then waits
+ * on it for the next request, no accept() and no close() per request. */
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
@@ -38,11 +43,129 @@ static atomic_int	stopping;
 static atomic_int	running;
 /* The worker inside FCGX_Accept_r(), or -1. */
 static atomic_int	accepting = -1;
-
+/* Threads waiting for the accept lock or in accept(). A thread that waits
+ * on a connection nginx keeps cannot take the connections nginx opens
+ * meanwhile (its other workers', or more than it keeps); so when this
+ * process has no thread accepting and one is waiting to be accepted, such
+ * a thread gives up its connection and accepts. */
+static atomic_int	acceptors;
+/* Per thread: 1 while it waits on a kept connection, for workers_stop. */
+static atomic_int	*kept_waiting;
 static void
 on_stop_signal(int sig)
 {
-	(void)sig;	/* its only job: accept() returns EINTR */
+	(void)sig;	/* its only job: accept() or poll() returns EINTR */
+}
+
+/* How often a thread waiting on a kept connection looks whether it is
+ * needed to accept: the longest a new connection can wait while threads
+ * idle (only when every thread of the pool is busy or kept). */
+#define KEPT_CHECK_MS	100
+
+/* Whether a connection waits to be accepted and no thread of ours is
+ * there to take it. */
+static int
+accept_needed(void)
+{
+	struct pollfd	pfd = { .fd = 0, .events = POLLIN };
+
+	return atomic_load(&acceptors) == 0 && poll(&pfd, 1, 0) == 1;
+}
+
+/* Closes the connection nginx kept, at once (nothing of nginx's is left
+ * unread between requests). nginx drops an idle connection that closes;
+ * one it had just picked fails and /webhook sends again (nginx.conf.in). */
+static void
+drop_kept(FCGX_Request *fr)
+{
+	fr->detached = 1;
+	FCGX_Free(fr, 1);
+}
+
+/* Waits for the next request on the connection nginx kept: 0 when it
+ * comes, -1 when we stop or this thread is needed to accept. A request
+ * already sent is served first: closing on it would make nginx send it
+ * again. */
+static int
+kept_wait(struct worker *w, FCGX_Request *fr)
+{
+	struct pollfd	pfd[2] = { { .fd = fr->ipcFd, .events = POLLIN },
+	    { .fd = -1, .events = POLLIN } };
+	int		rc = -1;
+
+	atomic_store(&kept_waiting[w->id], 1);
+	while (!atomic_load(&stopping)) {
+		/* The listening socket too while nobody else accepts (poll
+		 * skips a negative descriptor). */
+		pfd[1].fd = atomic_load(&acceptors) == 0 ? 0 : -1;
+		if (poll(pfd, 2, KEPT_CHECK_MS) > 0 && pfd[0].revents != 0) {
+			rc = 0;
+			break;
+		}
+		if (accept_needed())
+			break;
+	}
+	atomic_store(&kept_waiting[w->id], 0);
+	return rc;
+}
+
+/* The next request on the connection nginx kept; -1 when there is none
+ * (the connection is closed then, or we are stopping). */
+static int
+kept_request(struct worker *w, FCGX_Request *fr)
+{
+	int	rc;
+
+	if (kept_wait(w, fr) != 0) {
+		drop_kept(fr);
+		return -1;
+	}
+	/* Without a listening socket libfcgi cannot fall back to accept()
+	 * when the connection ends (nginx closed it): that is ours to do,
+	 * under the lock. */
+	fr->listen_sock = -1;
+	fr->detached = 1;
+	rc = FCGX_Accept_r(fr);
+	fr->listen_sock = 0;
+	return rc;
+}
+
+static int
+accept_request(struct worker *w, FCGX_Request *fr)
+{
+	int	rc = -1;
+
+	atomic_fetch_add(&acceptors, 1);
+	/* One thread in accept() at a time: no thundering herd. */
+	pthread_mutex_lock(&accept_lock);
+	if (!atomic_load(&stopping)) {
+		atomic_store(&accepting, w->id);
+		rc = FCGX_Accept_r(fr);
+		atomic_store(&accepting, -1);
+	}
+	pthread_mutex_unlock(&accept_lock);
+	atomic_fetch_sub(&acceptors, 1);
+	return rc;
+}
+
+/* 0 with the next request in fr, or < 0 when we are stopping. */
+static int
+next_request(struct worker *w, FCGX_Request *fr)
+{
+	int	rc;
+
+	if (fr->ipcFd >= 0) {
+		if (kept_request(w, fr) == 0)
+			return 0;
+		if (atomic_load(&stopping))
+			return -1;
+	}
+	for (;;) {
+		rc = accept_request(w, fr);
+		if (rc == -EINTR && !atomic_load(&stopping))
+			continue;
+		return rc;
+	}
 }
 
 static void *
@@ -50,23 +173,9 @@ worker_main(void *arg)
 {
 	struct worker	*w = arg;
 	FCGX_Request	 fr;
-	int		 rc;
 
 	FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
-	for (;;) {
-		/* One thread in accept() at a time: no thundering herd. */
-		pthread_mutex_lock(&accept_lock);
-		rc = -1;
-		if (!atomic_load(&stopping)) {
-			atomic_store(&accepting, w->id);
-			rc = FCGX_Accept_r(&fr);
-			atomic_store(&accepting, -1);
-		}
-		pthread_mutex_unlock(&accept_lock);
-		if (rc == -EINTR && !atomic_load(&stopping))
-			continue;
-		if (rc < 0)
-			break;		/* we are stopping */
+	while (next_request(w, &fr) == 0) {
 		test_hooks_begin(fr.envp);
 		req_serve(w, &fr);
 		req_end(&fr);
@@ -88,6 +197,7 @@ workers_start(long n, pthread_t *tids)
 	char		 app[64];
 	long		 i;
 
+	kept_waiting = xcalloc((size_t)n, sizeof(*kept_waiting));
 	for (i = 0; i < n; i++) {
 		ws[i].id = (int)i;
 		ws[i].user_slot = -1;
@@ -117,11 +227,15 @@ workers_stop(struct worker *ws, pthread_t *tids, long n)
 
 	/* Requests in flight finish; a thread waiting for the accept lock
 	 * sees `stopping` once it has it. The signal may land just before
-	 * the accepting thread enters accept(): so again until all are out. */
+	 * the accepting thread enters accept(), or a kept one poll(): so
+	 * again until all are out. */
 	atomic_store(&stopping, 1);
 	while (atomic_load(&running) > 0) {
 		if ((id = atomic_load(&accepting)) >= 0 && id < n)
 			pthread_kill(tids[id], STOP_SIGNAL);
+		for (i = 0; i < n; i++)
+			if (atomic_load(&kept_waiting[i]))
+				pthread_kill(tids[i], STOP_SIGNAL);
 		nanosleep(&pause, NULL);
 	}
 	for (i = 0; i < n; i++)
@@ -131,6 +245,7 @@ workers_stop(struct worker *ws, pthread_t *tids, long n)
 		curl_easy_cleanup(ws[i].curl);
 	}
 	free(ws);
+	free(kept_waiting);
 }
 
 /* Signals are taken synchronously here, never in a handler. */

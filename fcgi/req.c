@@ -460,7 +460,10 @@ req_serve(struct worker *w, void *fcgx)
 	if (r.after != NULL) {
 		/* Ends the FastCGI request now, so nginx has the whole reply;
 		 * the caller's own req_end() is then a no-op (as it is for
-		 * FCGX_Accept_r(), which finishes the request again). */
+		 * FCGX_Accept_r(), which finishes the request again). Closes
+		 * a connection nginx would keep: the next request sent on it
+		 * would wait for the work after this one (a call to Meta). */
+		FCGX(&r)->keepConnection = 0;
 		req_end(fcgx);
 		r.after(w, r.after_arg);
 	}
