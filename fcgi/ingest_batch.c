@@ -13,11 +13,15 @@
  * without failing the others. */
 #include "ingest_batch.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -56,14 +60,18 @@ enum { R_NEW, R_MORE, R_POLLS, R_POLL_OF };
 /* Where they go in the summary (fcgi/webhook.c's order). */
 enum { S_MESSAGES = 0, S_DUPLICATES = 4, S_EVENTS = 5 };
 
+/* A job's state, the word its thread sleeps on (a futex). */
+enum { JOB_WAIT, JOB_LEAD, JOB_DONE };
+
 struct job {
 	struct wh_body		*body;
 	struct ingest_result	*res;
-	int			 done;
-	/* Its thread waits here: woken when its batch has ended, or when it
-	 * is first in the queue and nobody stores (it then leads). One per
-	 * job, so a batch's end wakes its own threads, not every thread. */
-	pthread_cond_t		 wake;
+	/* JOB_WAIT while queued or stored; JOB_LEAD when it is first in the
+	 * queue and nobody stores (its thread then leads); JOB_DONE once its
+	 * batch has ended. The leader sets JOB_DONE and wakes the thread
+	 * without the lock, so the thread goes its way at once rather than
+	 * wake only to wait for the lock: one wake-up per body. */
+	atomic_int		 state;
 	struct job		*next;
 };
 
@@ -314,49 +322,90 @@ run_batch(struct db *db, struct job *jobs, size_t njobs, size_t nmsgs)
 		buf_free(&cols[c]);
 }
 
+/* Sleeps while *word is JOB_WAIT. */
+static void
+job_sleep(atomic_int *word)
+{
+	while (atomic_load(word) == JOB_WAIT)
+		syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, JOB_WAIT, NULL,
+		    NULL, 0);
+}
+
+/* Sets a job's state and wakes its thread. Once JOB_DONE is set the job
+ * may be gone (its thread returns): the wake then reaches nothing, or a
+ * later job on that thread's stack, which sleeps again. */
+static void
+job_wake(struct job *j, int state)
+{
+	atomic_store(&j->state, state);
+	syscall(SYS_futex, &j->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Stores the oldest queued bodies as this thread's batch (lock held on
+ * entry and on return, released while storing), then hands the lead to
+ * the oldest body left and wakes the batch's threads. */
+static void
+lead(struct job *self, struct ingest_arrival *a)
+{
+	struct job	*batch, *j, *next;
+	size_t		 njobs, nmsgs;
+
+	leading = 1;
+	if (a != NULL && a->hold_ms > 0) {
+		pthread_mutex_unlock(&lock);
+		nap_ms(a->hold_ms);
+		pthread_mutex_lock(&lock);
+	}
+	linger();
+	batch = take_batch(&njobs, &nmsgs);
+	if (batch_db == NULL)
+		batch_db = db_open_lazy(conf.database_url, "wa-fcgi-webhook");
+	pthread_mutex_unlock(&lock);
+	run_batch(batch_db, batch, njobs, nmsgs);
+	pthread_mutex_lock(&lock);
+	leading = 0;
+	/* Under the lock: a queued job cannot end meanwhile. */
+	if (queue != NULL && queue != self)
+		job_wake(queue, JOB_LEAD);
+	pthread_mutex_unlock(&lock);
+	for (j = batch; j != NULL; j = next) {
+		next = j->next;
+		if (j == self)
+			atomic_store(&j->state, JOB_DONE);
+		else
+			job_wake(j, JOB_DONE);
+	}
+	pthread_mutex_lock(&lock);
+}
+
 void
 ingest_batch_store(struct wh_body *body, struct ingest_arrival *a,
     struct ingest_result *res)
 {
-	struct job	 self = { .body = body, .res = res }, *batch, *j;
-	size_t		 njobs, nmsgs;
+	struct job	 self = { .body = body, .res = res };
+	int		 expect;
 
 	memset(res, 0, sizeof(*res));
-	pthread_cond_init(&self.wake, NULL);
+	atomic_init(&self.state, JOB_WAIT);
 	pthread_mutex_lock(&lock);
 	*queue_end = &self;
 	queue_end = &self.next;
 	queued_msgs += body->n;
 	arrived(a);
-	while (!self.done) {
-		if (leading) {
-			pthread_cond_wait(&self.wake, &lock);
+	while (atomic_load(&self.state) != JOB_DONE) {
+		if (!leading) {
+			lead(&self, a);
 			continue;
 		}
-		leading = 1;
-		if (a != NULL && a->hold_ms > 0) {
-			pthread_mutex_unlock(&lock);
-			nap_ms(a->hold_ms);
-			pthread_mutex_lock(&lock);
-		}
-		linger();
-		batch = take_batch(&njobs, &nmsgs);
-		if (batch_db == NULL)
-			batch_db = db_open_lazy(conf.database_url,
-			    "wa-fcgi-webhook");
 		pthread_mutex_unlock(&lock);
-		run_batch(batch_db, batch, njobs, nmsgs);
+		job_sleep(&self.state);
+		if (atomic_load(&self.state) == JOB_DONE)
+			return;
+		/* Asked to lead: unless another thread took the lead (and
+		 * perhaps this body) meanwhile. */
 		pthread_mutex_lock(&lock);
-		for (j = batch; j != NULL; j = j->next) {
-			j->done = 1;
-			if (j != &self)
-				pthread_cond_signal(&j->wake);
-		}
-		leading = 0;
-		/* The oldest waiting body's thread leads the next batch. */
-		if (queue != NULL)
-			pthread_cond_signal(&queue->wake);
+		expect = JOB_LEAD;
+		atomic_compare_exchange_strong(&self.state, &expect, JOB_WAIT);
 	}
 	pthread_mutex_unlock(&lock);
-	pthread_cond_destroy(&self.wake);
 }
