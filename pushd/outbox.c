@@ -21,9 +21,8 @@
  * publishing does. A crash repeats at most these last frames. */
 #define OUTBOX_MARK_MS		10
 
-/* The batch size is part of the SQL text, not a parameter: with LIMIT $1
- * the cached generic plan guesses a large batch and hash-joins the whole
- * events table on every call. */
+/* The batch size is part of the SQL text: the number the fetch returns
+ * when it is full is this one. */
 #define STR_(x)			#x
 #define STR(x)			STR_(x)
 #define OUTBOX_BATCH_SQL	STR(OUTBOX_BATCH)
@@ -32,28 +31,13 @@
 static const struct db_stmt take_lock = { "outbox_take_lock",
 	"SELECT pg_try_advisory_lock(4242004)" };
 
-/* The next events to publish: for each tenant with events past what was
- * published, a prefix of them in seq order, starting after the last seq
- * nginx acknowledged or, while a batch fetched ahead is still being
- * published, after that batch ($1, $2: tenants and the last seq fetched).
- * Tenants take turns (the first event of each, then the second...) so a
- * busy one delays no other by more than a batch. Reads only: whatever it
- * returns was committed with every seq below it. */
+/* The next events to publish (wa_relay_fetch(), schema/functions/
+ * events.sql): per tenant, the events after the last one nginx
+ * acknowledged or, while a batch fetched ahead is still being published,
+ * after that batch ($1, $2: tenants and the last seq fetched). */
 static const struct db_stmt fetch = { "outbox_fetch",
-	"SELECT n.tenant_id, e.seq, to_json(e.name)::text,"
-	"  wa_event_frame(e.seq, e.name, e.data)"
-	" FROM event_counters n"
-	" LEFT JOIN event_cursors c ON c.tenant_id = n.tenant_id"
-	" LEFT JOIN unnest($1::uuid[], $2::bigint[]) AS f(tenant_id, seq)"
-	"  ON f.tenant_id = n.tenant_id"
-	" CROSS JOIN LATERAL (SELECT e.seq, e.name, e.data FROM events e"
-	"  WHERE e.tenant_id = n.tenant_id"
-	"  AND e.seq > greatest(c.published, f.seq, 0)"
-	"  AND e.seq <= n.last_seq ORDER BY e.seq LIMIT " OUTBOX_BATCH_SQL
-	" ) e"
-	" WHERE n.last_seq > greatest(c.published, f.seq, 0)"
-	" ORDER BY e.seq - greatest(c.published, f.seq, 0), n.tenant_id"
-	" LIMIT " OUTBOX_BATCH_SQL };
+	"SELECT * FROM wa_relay_fetch($1::uuid[], $2::bigint[], "
+	OUTBOX_BATCH_SQL ")" };
 
 /* Wake-ups (wa_wake_relay() in schema/functions/events.sql): while we hold
  * "awake" (4242005), transactions that emit events do not NOTIFY, so they
@@ -147,15 +131,12 @@ outbox_take_lock(struct outbox *ob)
 	got = db_val(res, 0, 0);
 	if (got != NULL && strcmp(got, "t") == 0) {
 		/* LISTEN only once we relay: a standby would pile up
-		 * notifications it never reads. Generic plans, made once:
-		 * planning the fetch cost more than running it (~0.3 ms
-		 * against ~0.4 ms for a batch of 16). Never a sequential
-		 * scan of events, though: a plan made while the outbox was
-		 * empty (a fresh install) must not read the whole table
-		 * once it has grown; every lookup here has its index. */
+		 * notifications it never reads. Custom plans for this
+		 * session's own statements (ended sessions, poll deadlines:
+		 * a generic plan made on an empty table would stay); the
+		 * fetch keeps its own settings (wa_relay_fetch()). */
 		if (db_exec_sql(ob->db,
-		    "SET plan_cache_mode = force_generic_plan") == 0 &&
-		    db_exec_sql(ob->db, "SET enable_seqscan = off") == 0 &&
+		    "SET plan_cache_mode = force_custom_plan") == 0 &&
 		    db_exec_sql(ob->db, "LISTEN wa_events") == 0) {
 			ob->pid = db_backend_pid(ob->db);
 			rc = outbox_wake(ob) == 0 ? 1 : -1;
