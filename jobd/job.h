@@ -3,6 +3,8 @@
 #ifndef WA_JOB_H
 #define WA_JOB_H
 
+#include <stdint.h>
+
 #define JOB_KIND_MAX	32
 
 struct db;
@@ -11,6 +13,7 @@ struct job {
 	long long	 id;
 	long long	 claim;		/* the claiming transaction's id */
 	char		 kind[JOB_KIND_MAX];
+	int64_t		 start_ms;	/* its pace slot (now_ms() clock) */
 };
 
 struct job_worker {

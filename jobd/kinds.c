@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "poll_jobs.h"
+#include "send_jobs.h"
 #include "util.h"
 
 static const struct kind {
@@ -23,6 +24,7 @@ static const struct kind {
 } kinds[] = {
 	{ "poll_question",	poll_jobs_question },
 	{ "poll_timeout",	poll_jobs_timeout },
+	{ "send",		send_jobs_run },
 };
 
 static const struct db_stmt fail = { "kinds_fail",

@@ -34,6 +34,22 @@ static pthread_cond_t	freed = PTHREAD_COND_INITIALIZER;
 static struct slot	*slots;
 static int		 nslots, idle, stopping;
 
+/* Waits for the job's pace slot (at most a second away: the claim hands
+ * out no later slot). */
+static void
+wait_slot(const struct job *j)
+{
+	int64_t		 left = j->start_ms - now_ms();
+	struct timespec	 ts;
+
+	if (left <= 0)
+		return;
+	ts.tv_sec = left / 1000;
+	ts.tv_nsec = (long)(left % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -48,6 +64,7 @@ worker_main(void *arg)
 			break;
 		j = s->job;
 		pthread_mutex_unlock(&lock);
+		wait_slot(&j);
 		kinds_run(&s->w, &j);
 		pthread_mutex_lock(&lock);
 		s->busy = 0;

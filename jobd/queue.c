@@ -17,13 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "db.h"
 #include "job.h"
 #include "log.h"
 #include "util.h"
 
 static const struct db_stmt claim = { "queue_claim",
-	"SELECT id, kind, claim FROM wa_jobs_claim($1)" };
+	"SELECT id, kind, claim, wait_ms FROM wa_jobs_claim($1, $2, $3)" };
 static const struct db_stmt wake = { "queue_wake",
 	"SELECT pg_try_advisory_lock(4242007)" };
 static const struct db_stmt settle_awake = { "queue_settle_awake",
@@ -80,15 +81,20 @@ int
 queue_claim(struct queue *q, int n, struct job *jobs)
 {
 	struct db_res	*res;
-	const char	*v[1];
-	char		 num[16];
+	const char	*v[3];
+	char		 num[16], mps[24], gap[24];
+	int64_t		 now = now_ms();
 	int		 i, rows;
 
 	if (n > QUEUE_CLAIM_MAX)
 		n = QUEUE_CLAIM_MAX;
 	snprintf(num, sizeof(num), "%d", n);
+	snprintf(mps, sizeof(mps), "%ld", conf.send_mps);
+	snprintf(gap, sizeof(gap), "%ld", conf.send_recipient_gap_ms);
 	v[0] = num;
-	if ((res = db_query(q->db, &claim, 1, v)) == NULL)
+	v[1] = mps;
+	v[2] = gap;
+	if ((res = db_query(q->db, &claim, 3, v)) == NULL)
 		return -1;
 	rows = db_rows(res);
 	for (i = 0; i < rows && i < n; i++) {
@@ -96,6 +102,7 @@ queue_claim(struct queue *q, int n, struct job *jobs)
 		snprintf(jobs[i].kind, sizeof(jobs[i].kind), "%s",
 		    db_val(res, i, 1));
 		jobs[i].claim = strtoll(db_val(res, i, 2), NULL, 10);
+		jobs[i].start_ms = now + strtoll(db_val(res, i, 3), NULL, 10);
 	}
 	db_res_free(res);
 	return i;

@@ -97,6 +97,8 @@ load_config() {
 	# wa-jobd's workers: jobs (Graph calls) in flight at once, one database
 	# connection each.
 	export WA_JOBD_THREADS=${WA_JOBD_THREADS:-16}
+	export WA_SEND_MPS=${WA_SEND_MPS:-80}
+	export WA_SEND_RECIPIENT_GAP_MS=${WA_SEND_RECIPIENT_GAP_MS:-1000}
 	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-pushstream}
 	[ "$WA_PUSH_MODULE" = push-stream ] && WA_PUSH_MODULE=pushstream
 	# The key wa-pushd shows nginx's publisher; kept across restarts so

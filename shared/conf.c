@@ -70,6 +70,14 @@ static const struct setting {
 	 * each with its own database connection. */
 	{ "WA_JOBD_THREADS", T_INT, &conf.jobd_threads, "16", NULL, 1, 256,
 	    CONF_JOBD },
+	/* Meta's throughput per business number (80 by default, 1,000 once
+	 * Meta raises it); a tenant's settings.send_mps overrides it. */
+	{ "WA_SEND_MPS", T_INT, &conf.send_mps, "80", NULL, 1, 10000,
+	    CONF_JOBD },
+	/* Between two queued sends to one recipient (Meta's pair rate
+	 * limit, error 131056). */
+	{ "WA_SEND_RECIPIENT_GAP_MS", T_INT, &conf.send_recipient_gap_ms,
+	    "1000", NULL, 0, 600000, CONF_JOBD },
 	/* "on": request headers may change how a request runs (fcgi/
 	 * test_hooks.c), for the e2e tests; refused outside WA_ENV=dev. */
 	{ "WA_TEST_HOOKS", T_STR, &conf.test_hooks, "off", NULL, 0, 0,

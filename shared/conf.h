@@ -32,6 +32,8 @@ struct conf {
 	long		 session_ttl;	/* seconds */
 	long		 http_port;
 	long		 jobd_threads;	/* wa-jobd's workers */
+	long		 send_mps;	/* per business number */
+	long		 send_recipient_gap_ms;
 	const char	*test_hooks;	/* WA_TEST_HOOKS: "on" or "off" */
 	int		 test_hooks_on;	/* "on", and WA_ENV=dev */
 };

@@ -126,11 +126,21 @@ BEGIN
 				(v_s->>'poll_timeout_s')::float8, 60)))
 			ON CONFLICT DO NOTHING RETURNING id INTO v_id;
 			IF v_id IS NOT NULL THEN
-				INSERT INTO jobs (tenant_id, kind, ref, run_at)
+				-- The question counts against the number's
+				-- rate and the contact's (pace_key,
+				-- recipient: functions/jobs.sql).
+				INSERT INTO jobs (tenant_id, kind, ref, run_at,
+				    pace_key, recipient)
 				SELECT v_m.tenant_id, k, v_id, CASE k WHEN
-				    'poll_timeout' THEN p.deadline ELSE now() END
+				    'poll_timeout' THEN p.deadline ELSE now() END,
+				    CASE k WHEN 'poll_question' THEN
+					t.phone_number_id END,
+				    CASE k WHEN 'poll_question' THEN c.wa_id END
 				FROM unnest(ARRAY['poll_question',
-				    'poll_timeout']) k, polls p WHERE p.id = v_id;
+				    'poll_timeout']) k, polls p
+				JOIN tenants t ON t.id = p.tenant_id
+				JOIN contacts c ON c.id = p.contact_id
+				WHERE p.id = v_id;
 			END IF;
 			CONTINUE;
 		END IF;
