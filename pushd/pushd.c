@@ -292,7 +292,8 @@ cycle(struct pushd *p)
 	return rc;
 }
 
-/* Writes the cursors, then sleeps until a NOTIFY or ms. */
+/* Writes the cursors, then sleeps until a NOTIFY, the sessions' sweep or
+ * ms. */
 static int
 idle(struct pushd *p, int ms)
 {
@@ -305,7 +306,7 @@ idle(struct pushd *p, int ms)
 	if (outbox_drain(p->ob) > 0)
 		return 0;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, ms) > 0 && db_consume(p->db) != 0)
+	if (poll(&pfd, 1, sessions_wait(ms)) > 0 && db_consume(p->db) != 0)
 		return -1;
 	return 0;
 }
