@@ -25,6 +25,7 @@ static const struct kind {
 	{ "poll_question",	poll_jobs_question },
 	{ "poll_timeout",	poll_jobs_timeout },
 	{ "send",		send_jobs_run },
+	{ "broadcast_item",	send_jobs_broadcast_item },
 };
 
 static const struct db_stmt fail = { "kinds_fail",

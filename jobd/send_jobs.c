@@ -1,6 +1,8 @@
-/* jobd/send_jobs.c: the "send" job. The API stored the message as pending
- * and wrote the job in the same statement (fcgi/outbox_msg.c,
- * wa_job_send_add); here it is sent at its pace slot (the claim's), and
+/* jobd/send_jobs.c: the jobs that send one message: "send" (the API stored
+ * the message as pending and wrote the job in the same statement:
+ * fcgi/outbox_msg.c, wa_job_send_add) and "broadcast_item" (its begin step
+ * stores the message: schema/functions/broadcasts.sql). Each is sent at
+ * its pace slot (the claim's), and
  * Meta's answer decides: sent; failed for good; or, when Meta asks for it
  * (throughput 130429, pair rate 131056, 429, 5xx, transient codes, nothing
  * reached Meta), queued again after a backoff, until give_up_at, when it
@@ -24,13 +26,27 @@
 #define RETRY_BASE_MS	1000
 #define RETRY_MAX_MS	300000
 
-static const struct db_stmt send_begin = { "send_jobs_begin",
-	"SELECT go, msg_id, access_token, phone_number_id, payload, attempts"
-	" FROM wa_job_send_begin($1, $2)" };
-enum { SB_GO, SB_MSG, SB_TOKEN, SB_PNID, SB_PAYLOAD, SB_ATTEMPTS };
+/* Each kind that sends one stored message: its two steps around the
+ * Graph call (same columns, same arguments). */
+struct sender {
+	const char		*kind;
+	struct db_stmt		 begin, finish;
+};
 
-static const struct db_stmt send_finish = { "send_jobs_finish",
-	"SELECT wa_job_send_finish($1, $2, $3, $4::jsonb, $5)" };
+static const struct sender send = { "send",
+	{ "send_jobs_begin", "SELECT go, msg_id, access_token,"
+	    " phone_number_id, payload, attempts FROM wa_job_send_begin($1, $2)" },
+	{ "send_jobs_finish",
+	    "SELECT wa_job_send_finish($1, $2, $3, $4::jsonb, $5)" } };
+
+static const struct sender broadcast_item = { "broadcast_item",
+	{ "send_jobs_broadcast_begin", "SELECT go, msg_id, access_token,"
+	    " phone_number_id, payload, attempts"
+	    " FROM wa_job_broadcast_begin($1, $2)" },
+	{ "send_jobs_broadcast_finish",
+	    "SELECT wa_job_broadcast_finish($1, $2, $3, $4::jsonb, $5)" } };
+
+enum { SB_GO, SB_MSG, SB_TOKEN, SB_PNID, SB_PAYLOAD, SB_ATTEMPTS };
 
 static const struct db_stmt send_retry = { "send_jobs_retry",
 	"SELECT wa_job_retry($1, $2, $3::jsonb)" };
@@ -74,8 +90,9 @@ send_jobs_retry_ms(const struct graph_err *e, int attempts)
 }
 
 static void
-finish(struct job_worker *w, const char *id, const char *msg,
-    const char *wamid, struct json_object *ejson, const char *note)
+finish(struct job_worker *w, const struct sender *k, const char *id,
+    const char *msg, const char *wamid, struct json_object *ejson,
+    const char *note)
 {
 	struct db_res	*res;
 	const char	*v[5];
@@ -88,9 +105,10 @@ finish(struct job_worker *w, const char *id, const char *msg,
 	v[4] = note;
 	/* Once only (it checks the job is still running), so safe once
 	 * more after a lost connection. */
-	if ((res = db_query_retry(w->db, &send_finish, 5, v)) == NULL)
-		log_err("job %s (send): outcome not recorded (wamid %s): %s",
-		    id, wamid != NULL ? wamid : "none", db_errmsg(w->db));
+	if ((res = db_query_retry(w->db, &k->finish, 5, v)) == NULL)
+		log_err("job %s (%s): outcome not recorded (wamid %s): %s",
+		    id, k->kind, wamid != NULL ? wamid : "none",
+		    db_errmsg(w->db));
 	db_res_free(res);
 }
 
@@ -120,16 +138,16 @@ retry(struct job_worker *w, const char *id, long ms,
 
 /* Meta did not take it: retry, or fail for good. */
 static void
-refused(struct job_worker *w, const char *id, const char *msg,
-    const struct graph_err *err, int attempts)
+refused(struct job_worker *w, const struct sender *k, const char *id,
+    const char *msg, const struct graph_err *err, int attempts)
 {
 	struct json_object	*ejson = kinds_error_json(err);
 	long			 ms = send_jobs_retry_ms(err, attempts);
 	char			 note[200];
 
 	if (ms >= 0 && retry(w, id, ms, ejson)) {
-		log_info("job %s (send): attempt %d: %s: again in %ld ms", id,
-		    attempts, err->message, ms);
+		log_info("job %s (%s): attempt %d: %s: again in %ld ms", id,
+		    k->kind, attempts, err->message, ms);
 		json_object_put(ejson);
 		return;
 	}
@@ -143,13 +161,13 @@ refused(struct job_worker *w, const char *id, const char *msg,
 	else
 		snprintf(note, sizeof(note), "Meta refused it (%ld): not "
 		    "retried", err->code);
-	log_warn("job %s (send): failed: %s", id, note);
-	finish(w, id, msg, NULL, ejson, note);
+	log_warn("job %s (%s): failed: %s", id, k->kind, note);
+	finish(w, k, id, msg, NULL, ejson, note);
 	json_object_put(ejson);
 }
 
-void
-send_jobs_run(struct job_worker *w, const struct job *j)
+static void
+run(struct job_worker *w, const struct sender *k, const struct job *j)
 {
 	struct json_object	*payload = NULL, *out = NULL;
 	struct graph_err	 err;
@@ -162,7 +180,7 @@ send_jobs_run(struct job_worker *w, const struct job *j)
 	v[0] = id;
 	v[1] = claim;
 	/* Never retried: see poll_jobs_question. */
-	if ((res = db_query(w->db, &send_begin, 2, v)) == NULL) {
+	if ((res = db_query(w->db, &k->begin, 2, v)) == NULL) {
 		if (db_error(w->db) != DB_EUNAVAIL)
 			kinds_fail(w, j, "db_error", db_errmsg(w->db));
 		return;
@@ -175,19 +193,32 @@ send_jobs_run(struct job_worker *w, const struct job *j)
 	memset(&err, 0, sizeof(err));
 	if ((payload = json_tokener_parse(p != NULL ? p : "")) == NULL) {
 		snprintf(err.message, sizeof(err.message), "no payload");
-		refused(w, id, msg, &err, 1);
+		refused(w, k, id, msg, &err, 1);
 		goto out;
 	}
 	wamid = graph_send_message(w->curl, db_val(res, 0, SB_TOKEN),
 	    db_val(res, 0, SB_PNID), payload, &out, &err);
 	if (wamid == NULL)
-		refused(w, id, msg, &err, atoi(db_val(res, 0, SB_ATTEMPTS)));
+		refused(w, k, id, msg, &err, atoi(db_val(res, 0,
+		    SB_ATTEMPTS)));
 	else {
 		snprintf(note, sizeof(note), "sent %s", wamid);
-		finish(w, id, msg, wamid, NULL, note);
+		finish(w, k, id, msg, wamid, NULL, note);
 	}
 out:
 	json_object_put(out);
 	json_object_put(payload);
 	db_res_free(res);
+}
+
+void
+send_jobs_run(struct job_worker *w, const struct job *j)
+{
+	run(w, &send, j);
+}
+
+void
+send_jobs_broadcast_item(struct job_worker *w, const struct job *j)
+{
+	run(w, &broadcast_item, j);
 }

@@ -10,6 +10,8 @@ struct job_worker;
 /* Sends the job's pending message; retries later what Meta asks us to
  * retry, until the job's give_up_at. */
 void	send_jobs_run(struct job_worker *, const struct job *);
+/* The same for one recipient of a broadcast. */
+void	send_jobs_broadcast_item(struct job_worker *, const struct job *);
 
 /* The delay before attempt `attempts` + 1 after err, in ms: exponential
  * with jitter (x4 per attempt for Meta's pair rate limit, 131056, as Meta

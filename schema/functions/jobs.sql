@@ -11,6 +11,8 @@
 --                  with "queue": true). Sends it, retrying what Meta asks
 --                  us to retry (jobd/send_jobs.c) until give_up_at. Not
 --                  safe to run twice.
+--   broadcast_item ref: a broadcast's recipient (functions/broadcasts.sql).
+--                  Sent as a queued send is. Not safe to run twice.
 --
 -- Pacing: a job with a pace_key (the business number) starts no sooner
 -- than its number's next slot, 1/mps apart (the tenant's settings.send_mps,
@@ -182,13 +184,16 @@ $$;
 -- nothing was tried; a
 -- running one was mid-attempt, so it is queued again only when its kind is
 -- safe to run twice, and otherwise ends as 'unknown' with why: reported,
--- never silently resent. Returns the jobs it touched, for the log.
+-- never silently resent (a broadcast's item is then counted as unknown:
+-- wa_broadcast_item_unknown). Returns the jobs it touched, for the log.
 CREATE OR REPLACE FUNCTION wa_jobs_recover()
 RETURNS TABLE (id bigint, kind text, ref bigint, was_state text,
     new_state text)
 LANGUAGE plpgsql AS $$
+DECLARE
+	v	record;
 BEGIN
-	RETURN QUERY
+	FOR v IN
 	WITH gone AS (
 		SELECT j.id, j.state AS was FROM jobs j
 		WHERE j.state IN ('claimed', 'running') AND (NOT EXISTS (
@@ -209,13 +214,24 @@ BEGIN
 		wa_job_resend_safe(j.kind) THEN jsonb_build_object(
 		'code', 'outcome_unknown', 'message', 'the worker ended during '
 		'attempt ' || j.attempts || ' (started ' ||
-		coalesce(wa_iso(j.started_at), '?') || '): Meta may or may not have acted, '
-		'so it is not resent') ELSE j.error END,
+		coalesce(wa_iso(j.started_at), '?') || '): Meta may or may not '
+		'have acted, so it is not resent') ELSE j.error END,
 	    note = CASE WHEN g.was = 'running' AND NOT
 		wa_job_resend_safe(j.kind) THEN 'outcome unknown, not resent'
 		ELSE j.note END
 	FROM gone g WHERE j.id = g.id
-	RETURNING j.id, j.kind, j.ref, g.was, j.state;
+	RETURNING j.id, j.kind, j.ref, g.was, j.state
+	LOOP
+		IF v.state = 'unknown' AND v.kind = 'broadcast_item' THEN
+			PERFORM wa_broadcast_item_unknown(v.ref);
+		END IF;
+		id := v.id;
+		kind := v.kind;
+		ref := v.ref;
+		was_state := v.was;
+		new_state := v.state;
+		RETURN NEXT;
+	END LOOP;
 END $$;
 
 -- Finished jobs are kept a while for people to look at, then deleted; a
