@@ -32,6 +32,7 @@ LIBS	:= -lfcgi -lpq -ljson-c -lcurl -lcrypto -ljwt -lsodium
 SHARED_SRC := $(wildcard shared/*.c)
 FCGI_SRC   := $(wildcard fcgi/*.c)
 PUSHD_SRC  := $(wildcard pushd/*.c)
+JOBD_SRC   := $(wildcard jobd/*.c)
 WACTL_SRC  := $(wildcard wactl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
@@ -40,7 +41,8 @@ LIBWA	:= $(OUT)/libwa.a
 # The responder's and wa-pushd's code without main(), for unit tests.
 LIBFCGI	:= $(OUT)/libwafcgi.a
 LIBPUSHD := $(OUT)/libwapushd.a
-PROGS	:= $(BINDIR)/wa-fcgi $(BINDIR)/wa-pushd $(BINDIR)/wactl \
+PROGS	:= $(BINDIR)/wa-fcgi $(BINDIR)/wa-pushd $(BINDIR)/wa-jobd \
+	   $(BINDIR)/wactl \
 	   $(BINDIR)/wa-hello
 UNITS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
 
@@ -80,6 +82,10 @@ $(BINDIR)/wa-fcgi: $(call obj,$(FCGI_SRC)) $(LIBWA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BINDIR)/wa-pushd: $(call obj,$(PUSHD_SRC)) $(LIBWA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR)/wa-jobd: $(call obj,$(JOBD_SRC)) $(LIBWA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "json.h"
 #include "outbox_msg.h"
 #include "req.h"
 #include "wa_msg.h"
@@ -13,15 +14,22 @@ static int
 send_kind(struct req *r, enum wa_msg_kind kind)
 {
 	struct wa_msg	m;
-	int		st;
+	int		st, queue = 0;
 
 	/* json-c passes invalid UTF-8 through; PostgreSQL would refuse it. */
 	if (!wa_msg_utf8_valid(buf_str(&r->body), r->body.len))
 		return reply_error(r, 400, "invalid_json",
 		    "the body is not valid UTF-8");
+	/* "queue": true hands the send to the job queue (202), which paces
+	 * it and retries what Meta asks us to retry; without it Meta's
+	 * answer, a 429 included, is the reply. */
+	if (json_has(r->json, "queue") && json_flag(r->json, "queue",
+	    &queue) != 0)
+		return reply_error(r, 422, "invalid_field",
+		    "queue: must be true or false");
 	if (wa_msg_build(kind, r->json, &m) != 0)
 		return reply_error(r, 422, "invalid_field", "%s", m.err);
-	st = outbox_msg_send(r, &m, OUTBOX_REPLY_JSON);
+	st = outbox_msg_send(r, &m, queue ? OUTBOX_QUEUE : OUTBOX_REPLY_JSON);
 	wa_msg_free(&m);
 	return st;
 }

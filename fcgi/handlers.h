@@ -24,6 +24,11 @@ int	api_tenant_get(struct req *);
 /* api_events.c */
 int	api_events_list(struct req *);
 
+/* api_broadcasts.c */
+int	api_broadcasts_create(struct req *);
+int	api_broadcasts_get(struct req *);
+int	api_broadcasts_cancel(struct req *);
+
 /* api_send.c */
 int	api_send_text(struct req *);
 int	api_send_media(struct req *);

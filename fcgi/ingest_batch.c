@@ -58,7 +58,7 @@ enum col {
 };
 
 static const struct db_stmt store = { "ingest_batch",
-	"SELECT new, more, polls, poll_of"
+	"SELECT new, more"
 	" FROM wa_ingest_batch($1::text[], $2::text[], $3::text[], $4::text[],"
 	" $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
 	" $10::text[], $11::text[], $12::jsonb[], $13::text[],"
@@ -69,14 +69,14 @@ static const struct db_stmt store = { "ingest_batch",
 static const struct db_stmt store_general = { "ingest_batch_general",
 	"SELECT j->>'messages', j->>'statuses', j->>'reactions',"
 	" j->>'edits', j->>'duplicates', j->>'events', j->>'logged',"
-	" j->>'unplaced', j->'polls_to_send'"
+	" j->>'unplaced'"
 	" FROM wa_webhook_ingest_many($1::jsonb[]) AS s(j)" };
-enum { G_POLLS = INGEST_COUNTS };
 
 /* The result's columns: per message, whether it was stored (-1 no tenant,
- * 0 a duplicate, 1 stored) and how many events beyond its own it caused;
- * the polls to ask and the message (1-based) each came from. */
-enum { R_NEW, R_MORE, R_POLLS, R_POLL_OF };
+ * 0 a duplicate, 1 stored) and how many events beyond its own it caused.
+ * (A /poll's question is a job written in the batch's transaction:
+ * wa-jobd sends it, not this thread.) */
+enum { R_NEW, R_MORE };
 /* Where they go in the summary (fcgi/webhook.c's order). */
 enum { S_MESSAGES = 0, S_DUPLICATES = 4, S_EVENTS = 5 };
 
@@ -255,24 +255,6 @@ set_outcome(struct job *const *jobs, size_t njobs, enum ingest_outcome o,
 	}
 }
 
-/* The polls of messages [from, to) as a JSON array, or NULL. */
-static char *
-polls_of(const long long *poll, const long long *of, long npolls,
-    size_t from, size_t to)
-{
-	struct buf	b = BUF_INIT;
-	long		i;
-
-	for (i = 0; i < npolls; i++)
-		if ((size_t)of[i] > from && (size_t)of[i] <= to)
-			buf_appendf(&b, "%s%lld", b.len == 0 ? "[" : ",",
-			    poll[i]);
-	if (b.len == 0)
-		return NULL;
-	buf_append(&b, "]", 1);
-	return buf_detach(&b);
-}
-
 /* Each body's summary, summed from its messages' rows; -1 when the
  * result is not what the statement returns. */
 static int
@@ -280,8 +262,6 @@ take_result(struct job *const *jobs, size_t njobs, size_t nmsgs,
     struct db_res *res)
 {
 	long long	 new[BATCH_MAX_MSGS], more[BATCH_MAX_MSGS];
-	long long	 poll[BATCH_MAX_MSGS], of[BATCH_MAX_MSGS];
-	long		 npolls;
 	struct job	*j;
 	size_t		 i, k, at = 0;
 	int64_t		*c;
@@ -291,12 +271,6 @@ take_result(struct job *const *jobs, size_t njobs, size_t nmsgs,
 	    (long)nmsgs ||
 	    pg_array_ints(db_val(res, 0, R_MORE), more, nitems(more)) !=
 	    (long)nmsgs)
-		return -1;
-	if (db_val(res, 0, R_POLLS) == NULL)
-		npolls = 0;
-	else if ((npolls = pg_array_ints(db_val(res, 0, R_POLLS), poll,
-	    nitems(poll))) < 0 || pg_array_ints(db_val(res, 0, R_POLL_OF),
-	    of, nitems(of)) != npolls)
 		return -1;
 	for (k = 0; k < njobs; at += jobs[k]->body->n, k++) {
 		j = jobs[k];
@@ -310,8 +284,6 @@ take_result(struct job *const *jobs, size_t njobs, size_t nmsgs,
 			c[S_DUPLICATES] += new[i] == 0;
 			c[S_EVENTS] += (new[i] > 0) + more[i];
 		}
-		j->res->polls = polls_of(poll, of, npolls, at,
-		    at + j->body->n);
 	}
 	return 0;
 }
@@ -367,8 +339,6 @@ take_summary(struct job *j, struct db_res *res, int row)
 		if ((s = db_val(res, row, i)) == NULL ||
 		    str_to_i64(s, &j->res->counts[i]) != 0)
 			j->res->counts[i] = 0;
-	s = db_val(res, row, G_POLLS);
-	j->res->polls = s != NULL ? xstrdup(s) : NULL;
 	j->res->outcome = INGEST_STORED;
 	return 0;
 }

@@ -27,8 +27,6 @@ enum ingest_outcome {
 struct ingest_result {
 	enum ingest_outcome	 outcome;
 	int64_t			 counts[INGEST_COUNTS];
-	char			*polls;	/* JSON array of polls to ask, or NULL:
-					 * the caller frees it */
 	enum db_err		 err;	/* INGEST_RETRY: why */
 	char			 errmsg[160];
 };

@@ -35,9 +35,16 @@ static const struct db_stmt send_begin = { "outbox_send_begin_checked",
 	"SELECT * FROM wa_send_begin_checked($1, $2, $3, $4, $5, $6, true,"
 	" $7, $8, $9, $10, $11, $12)" };
 
+/* The same, and the message's "send" job written by the same statement
+ * (so in the same transaction) when it was stored. */
+static const struct db_stmt send_queue = { "outbox_send_queue",
+	"SELECT b.*, wa_job_send_add(b.msg_id, $1, b.phone_number_id, $2, $11)"
+	" FROM wa_send_begin_checked($1, $2, $3, $4, $5, $6, true,"
+	" $7, $8, $9, $10, $11, $12) b" };
+
 enum { C_TENANT, C_TOKEN, C_PNID, C_CATALOG, C_WINDOW_OK, C_MEDIA_FOUND,
 	C_WA_MEDIA, C_KIND, C_MIME, C_FILENAME, C_REPLY_OK, C_REACT_OK,
-	C_MSG_ID, C_IDEM, C_IDEM_STATUS, C_IDEM_BODY };
+	C_MSG_ID, C_IDEM, C_IDEM_STATUS, C_IDEM_BODY, C_JOB };
 
 static const struct db_stmt send_finish = { "outbox_send_finish",
 	"SELECT wa_send_finish($1, $2, $3, $4, $5, $6, $7)" };
@@ -156,7 +163,7 @@ stored_content(const struct wa_msg *m)
  * status replied (refused, a replay, or a duplicate still in flight). */
 static int
 begin(struct req *r, struct wa_msg *m, const char *media, const char *key,
-    const char *hash, struct db_res **resp, char msg_id[24])
+    const char *hash, int queue, struct db_res **resp, char msg_id[24])
 {
 	struct json_object	*content = stored_content(m);
 	const char		*v[] = { r->tenant_id, m->to,
@@ -170,7 +177,8 @@ begin(struct req *r, struct wa_msg *m, const char *media, const char *key,
 	int			 st;
 
 	*resp = NULL;
-	res = db_query(r->w->db, &send_begin, nitems(v), v);
+	res = db_query(r->w->db, queue ? &send_queue : &send_begin, nitems(v),
+	    v);
 	json_object_put(content);
 	if (res == NULL)
 		return reply_db_error(r);
@@ -275,6 +283,21 @@ deliver(struct req *r, struct wa_msg *m, struct db_res *ctx,
 	return st;
 }
 
+/* Stored with its job: 202 with the job's id (the body the job's
+ * Idempotency-Key replays, wa_job_queued_body). */
+static int
+queued(struct req *r, struct db_res *ctx)
+{
+	const char	*job = db_val(ctx, 0, C_JOB);
+	char		 body[96];
+
+	if (job == NULL)
+		return reply_db_error(r);
+	snprintf(body, sizeof(body), "{\"ok\":true,\"queued\":true,"
+	    "\"job_id\":%s}", job);
+	return reply_text(r, 202, "application/json", body, strlen(body));
+}
+
 int
 outbox_msg_send(struct req *r, struct wa_msg *m, int reply)
 {
@@ -297,9 +320,11 @@ outbox_msg_send(struct req *r, struct wa_msg *m, int reply)
 	if ((m->media_id != NULL || m->needs_catalog) &&
 	    (st = resolve_refs(r, m, media)) != 0)
 		return st;
-	if ((st = begin(r, m, media, key, hash, &ctx, msg_id)) != 0)
+	if ((st = begin(r, m, media, key, hash, reply == OUTBOX_QUEUE, &ctx,
+	    msg_id)) != 0)
 		return st;
-	st = deliver(r, m, ctx, msg_id, key, reply);
+	st = reply == OUTBOX_QUEUE ? queued(r, ctx) :
+	    deliver(r, m, ctx, msg_id, key, reply);
 	db_res_free(ctx);
 	return st;
 }

@@ -53,6 +53,13 @@ static const struct route routes[] = {
 	{ REQ_POST, "/api/v1/send/products", api_send_products, SEND },
 	{ REQ_POST, "/api/v1/send/reaction", api_send_reaction, SEND },
 	{ REQ_POST, "/api/v1/send/template", api_send_template, SEND },
+	/* Its body is larger than BODY_JSON's: the handler reads it. */
+	{ REQ_POST, "/api/v1/broadcasts", api_broadcasts_create,
+	    AUTH_TENANT | SCOPE_SEND },
+	{ REQ_GET, "/api/v1/broadcasts/:id", api_broadcasts_get,
+	    AUTH_TENANT | SCOPE_READ },
+	{ REQ_POST, "/api/v1/broadcasts/:id/cancel", api_broadcasts_cancel,
+	    AUTH_TENANT | SCOPE_SEND },
 	{ REQ_DELETE, "/api/v1/messages/:id/reaction", api_messages_unreact,
 	    AUTH_TENANT | GRAPH_BOUND | SCOPE_SEND },
 	{ REQ_POST, "/api/v1/messages/:id/read", api_messages_read,

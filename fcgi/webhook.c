@@ -24,7 +24,6 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "poll_send.h"
 #include "req.h"
 #include "sig.h"
 #include "test_hooks.h"
@@ -49,9 +48,8 @@ enum { COUNT_UNPLACED = 7 };
 static const struct db_stmt ingest = { "webhook_ingest",
 	"SELECT j->>'messages', j->>'statuses', j->>'reactions',"
 	" j->>'edits', j->>'duplicates', j->>'events', j->>'logged',"
-	" j->>'unplaced', j->'polls_to_send'"
+	" j->>'unplaced'"
 	" FROM wa_webhook_ingest($1::jsonb) AS s(j)" };
-enum { COL_POLLS = 8 };	/* ids of polls whose question is to be sent */
 
 static const struct db_stmt keep_raw = { "webhook_keep_raw",
 	"INSERT INTO webhook_log (reason, raw, detail)"
@@ -326,7 +324,6 @@ ingest_general(struct req *r)
 		    str_to_i64(s, &n[i]) != 0)
 			n[i] = 0;
 	st = reply_counts(r, n);
-	poll_send_after_ingest(r, db_val(res, 0, COL_POLLS));
 	db_res_free(res);
 	return st;
 }
@@ -363,8 +360,6 @@ ingest_batched(struct req *r, struct ingest_arrival *a, int *status)
 		break;
 	}
 	*status = reply_counts(r, res.counts);
-	poll_send_after_ingest(r, res.polls);
-	free(res.polls);
 	return 0;
 }
 

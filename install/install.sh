@@ -73,7 +73,7 @@ secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 install_files() {
 	local b
 	install -d "$D$BINDIR" "$D$DATADIR/schema" "$D$DOCDIR"
-	for b in wa-fcgi wa-pushd wactl; do
+	for b in wa-fcgi wa-pushd wa-jobd wactl; do
 		[ -x "$SRC_BIN/$b" ] || die "$SRC_BIN/$b missing: run make first"
 		install -m 755 "$SRC_BIN/$b" "$D$BINDIR/$b"
 	done

@@ -21,7 +21,6 @@
 #include "outbox.h"
 #include "relay.h"
 #include "sessions.h"
-#include "timers.h"
 #include "util.h"
 
 #define SWEEP_MS	1000	/* look without a NOTIFY this often */
@@ -293,7 +292,8 @@ cycle(struct pushd *p)
 	return rc;
 }
 
-/* Writes the cursors, then sleeps until a NOTIFY, a timer or ms. */
+/* Writes the cursors, then sleeps until a NOTIFY, the sessions' sweep or
+ * ms. */
 static int
 idle(struct pushd *p, int ms)
 {
@@ -306,7 +306,7 @@ idle(struct pushd *p, int ms)
 	if (outbox_drain(p->ob) > 0)
 		return 0;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, timers_wait(ms)) > 0 && db_consume(p->db) != 0)
+	if (poll(&pfd, 1, sessions_wait(ms)) > 0 && db_consume(p->db) != 0)
 		return -1;
 	return 0;
 }
@@ -355,13 +355,6 @@ run(struct pushd *p)
 				delay = backoff(delay);
 			} else
 				delay = BACKOFF_MIN_MS;
-			continue;
-		}
-		/* Poll deadlines (timers.c): nothing of the outbox's may be in
-		 * flight, and only on the session that holds the lock. */
-		if (timers_due() && (outbox_flush(p->ob, 1) != 0 ||
-		    !outbox_owned(p->ob) || timers_run(p->db) != 0)) {
-			lost(p);
 			continue;
 		}
 		/* Sockets whose token or membership has ended (sessions.c). */

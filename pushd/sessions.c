@@ -32,6 +32,16 @@ sessions_due(void)
 	return now_ms() >= next_ms;
 }
 
+int
+sessions_wait(int ms)
+{
+	int64_t	left = next_ms - now_ms();
+
+	if (left < 0)
+		left = 0;
+	return left < ms ? (int)left : ms;
+}
+
 /* 0 when the channel is gone and the row with it; -1 to try again next
  * time (nginx down: then its sockets are gone anyway). */
 static int

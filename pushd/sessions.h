@@ -10,6 +10,9 @@ struct relay;
 
 /* Whether sessions_close_ended() is due. */
 int	sessions_due(void);
+/* ms, shortened so a sleep ends when sessions_close_ended() is due (the
+ * relay's idle wait: no traffic must not delay a close). */
+int	sessions_wait(int ms);
 /* Deletes the channel of each ended session, then its rows: 0, or -1
  * when the connection was lost. */
 int	sessions_close_ended(struct db *, struct relay *);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # stack.sh: sets up and controls the whole local stack: a private PostgreSQL
 # cluster, the Graph API simulator (dev, when no real Graph URL is set), two
-# wa-fcgi pools under spawn-fcgi, wa-pushd and nginx. A keeper (wa-keeper,
-# scripts/keeper.sh) replaces a responder or wa-pushd that dies.
+# wa-fcgi pools under spawn-fcgi, wa-pushd, wa-jobd and nginx. A keeper
+# (wa-keeper, scripts/keeper.sh) replaces a responder, wa-pushd or wa-jobd
+# that dies.
 #
 #   stack.sh run | start | stop | status | env
-#   stack.sh start-part|stop-part pg|sim|fcgi|pushd|nginx   (tests use these)
+#   stack.sh start-part|stop-part pg|sim|fcgi|pushd|jobd|nginx   (tests use these)
 #
 # All runtime state lives in $WA_RUN_DIR (default var/ in the checkout).  When
 # the checkout sits where the postgres user or nginx's workers cannot enter
@@ -93,6 +94,11 @@ load_config() {
 	# slots too (each API thread holds one database connection).
 	export WA_WEBHOOK_THREADS=${WA_WEBHOOK_THREADS:-${WA_FCGI_THREADS:-24}}
 	export WA_API_THREADS=${WA_API_THREADS:-${WA_FCGI_THREADS:-32}}
+	# wa-jobd's workers: jobs (Graph calls) in flight at once, one database
+	# connection each.
+	export WA_JOBD_THREADS=${WA_JOBD_THREADS:-16}
+	export WA_SEND_MPS=${WA_SEND_MPS:-80}
+	export WA_SEND_RECIPIENT_GAP_MS=${WA_SEND_RECIPIENT_GAP_MS:-1000}
 	export WA_PUSH_MODULE=${WA_PUSH_MODULE:-pushstream}
 	[ "$WA_PUSH_MODULE" = push-stream ] && WA_PUSH_MODULE=pushstream
 	# The key wa-pushd shows nginx's publisher; kept across restarts so
@@ -215,7 +221,7 @@ prepare_dirs() {
 	# Copies, so a rebuild never swaps a binary under a running process and
 	# unprivileged users can reach them wherever the checkout is.
 	local b
-	for b in wa-fcgi wa-pushd wactl wa-hello; do
+	for b in wa-fcgi wa-pushd wa-jobd wactl wa-hello; do
 		[ -x "$WA_BIN_DIR/$b" ] || die "$WA_BIN_DIR/$b missing: run make first"
 		install -m 755 "$WA_BIN_DIR/$b" "$RUN/bin/$b"
 	done
@@ -371,6 +377,33 @@ pushd_start() {
 
 pushd_stop() { kill_pidfile "$RUN/run/pushd.keeper.pid" "$RUN/run/pushd.pid"; }
 
+# --- wa-jobd ------------------------------------------------------------------
+
+# wa-jobd, the job worker, under a keeper like wa-pushd: jobd.pid is
+# wa-jobd, jobd.keeper.pid the keeper. A dead one is replaced after a
+# second; the new one reports the attempts the dead one left unfinished.
+jobd_start() {
+	local cmd=("$RUN/bin/wa-jobd") logf="$RUN/log/wa-jobd.log"
+	local keeper="$RUN/run/jobd.keeper.pid"
+	if pid_alive "$(cat "$keeper" 2>/dev/null)"; then
+		wait_pids "$RUN/run/jobd.pid" 1 || true
+		return 0
+	fi
+	pid_alive "$(cat "$RUN/run/jobd.pid" 2>/dev/null)" && return 0
+	rm -f "$RUN/run/jobd.pid"
+	app_log "$logf"
+	if [ $IS_ROOT -eq 1 ]; then
+		cmd=(setpriv --reuid="$APP_OSUSER" --regid="$APP_OSUSER" \
+		    --init-groups -- "${cmd[@]}")
+	fi
+	WA_LOG_FILE="$logf" setsid "$RUN/bin/wa-keeper" 1 1 "$RUN/run/jobd.pid" \
+	    -- "${cmd[@]}" </dev/null >>"$logf" 2>&1 &
+	echo $! > "$keeper"
+	wait_pids "$RUN/run/jobd.pid" 1 || true
+}
+
+jobd_stop() { kill_pidfile "$RUN/run/jobd.keeper.pid" "$RUN/run/jobd.pid"; }
+
 # --- nginx --------------------------------------------------------------------
 
 # push-stream, as make built it for this nginx's version, copied beside the
@@ -491,6 +524,7 @@ start_all() {
 	sim_start
 	fcgi_start
 	pushd_start
+	jobd_start
 	nginx_start
 	curl -fsS -o /dev/null "http://127.0.0.1:$WA_HTTP_PORT/healthz" \
 	    || die "stack started but /healthz fails: see $RUN/log"
@@ -498,6 +532,7 @@ start_all() {
 
 stop_all() {
 	nginx_stop
+	jobd_stop
 	pushd_stop
 	fcgi_stop
 	sim_stop
@@ -524,7 +559,7 @@ BANNER
 
 part() {	# part start|stop NAME
 	case "$2" in
-	pg|sim|fcgi|pushd|nginx) "${2}_$1" ;;
+	pg|sim|fcgi|pushd|jobd|nginx) "${2}_$1" ;;
 	*) die "unknown part $2" ;;
 	esac
 }

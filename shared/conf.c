@@ -23,7 +23,7 @@ static const struct setting {
 	unsigned	 who;
 } settings[] = {
 	{ "WA_DATABASE_URL", T_STR, &conf.database_url, NULL, NULL, 0, 0,
-	    CONF_FCGI | CONF_PUSHD | CONF_WACTL },
+	    CONF_FCGI | CONF_JOBD | CONF_PUSHD | CONF_WACTL },
 	{ "WA_APP_SECRET", T_STR, &conf.app_secret, NULL, "dev-app-secret",
 	    0, 0, CONF_FCGI | CONF_WACTL | SECRET },
 	{ "WA_VERIFY_TOKEN", T_STR, &conf.verify_token, NULL,
@@ -31,9 +31,10 @@ static const struct setting {
 	{ "WA_JWT_SECRET", T_STR, &conf.jwt_secret, NULL, "dev-jwt-secret",
 	    0, 0, CONF_FCGI | CONF_WACTL | SECRET },
 	{ "WA_GRAPH_URL", T_STR, &conf.graph_url,
-	    "https://graph.facebook.com", NULL, 0, 0, CONF_FCGI | CONF_WACTL },
+	    "https://graph.facebook.com", NULL, 0, 0,
+	    CONF_FCGI | CONF_JOBD | CONF_WACTL },
 	{ "WA_GRAPH_VERSION", T_STR, &conf.graph_version, "v21.0", NULL,
-	    0, 0, CONF_FCGI | CONF_WACTL },
+	    0, 0, CONF_FCGI | CONF_JOBD | CONF_WACTL },
 	{ "WA_PUBLISH_URL", T_STR, &conf.publish_url,
 	    "http://127.0.0.1:8081/pub", NULL, 0, 0, CONF_PUSHD },
 	/* nginx's publisher takes only requests with this key. */
@@ -42,9 +43,9 @@ static const struct setting {
 	{ "WA_PUSH_MODULE", T_STR, &conf.push_module, "pushstream", NULL, 0, 0,
 	    CONF_PUSHD },
 	{ "WA_LOG_LEVEL", T_STR, &conf.log_level, "info", NULL, 0, 0,
-	    CONF_FCGI | CONF_PUSHD | CONF_WACTL },
+	    CONF_FCGI | CONF_JOBD | CONF_PUSHD | CONF_WACTL },
 	{ "WA_LOG_FILE", T_STR, &conf.log_file, "", NULL, 0, 0,
-	    CONF_FCGI | CONF_PUSHD },
+	    CONF_FCGI | CONF_JOBD | CONF_PUSHD },
 	{ "WA_POOL", T_STR, &conf.pool, "api", NULL, 0, 0, CONF_FCGI },
 	/* Every responder's counters, in one file (fcgi/metrics.c). */
 	{ "WA_METRICS_FILE", T_STR, &conf.metrics_file, "", NULL, 0, 0,
@@ -58,13 +59,25 @@ static const struct setting {
 	/* At most 55 s: a send may try twice, and nginx waits 120 s for the
 	 * responder (nginx/fastcgi.conf) before answering 504 itself. */
 	{ "WA_GRAPH_TIMEOUT_MS", T_INT, &conf.graph_timeout_ms, "15000",
-	    NULL, 100, 55000, CONF_FCGI | CONF_WACTL },
+	    NULL, 100, 55000, CONF_FCGI | CONF_JOBD | CONF_WACTL },
 	{ "WA_GRAPH_CONNECT_TIMEOUT_MS", T_INT, &conf.graph_connect_timeout_ms,
-	    "3000", NULL, 50, 60000, CONF_FCGI | CONF_WACTL },
+	    "3000", NULL, 50, 60000, CONF_FCGI | CONF_JOBD | CONF_WACTL },
 	{ "WA_SESSION_TTL", T_INT, &conf.session_ttl, "43200", NULL, 60,
 	    31 * 86400, CONF_FCGI | CONF_WACTL },
 	{ "WA_HTTP_PORT", T_INT, &conf.http_port, "8080", NULL, 1, 65535,
 	    CONF_WACTL },
+	/* wa-jobd's worker threads: jobs (Graph calls) in flight at once,
+	 * each with its own database connection. */
+	{ "WA_JOBD_THREADS", T_INT, &conf.jobd_threads, "16", NULL, 1, 256,
+	    CONF_JOBD },
+	/* Meta's throughput per business number (80 by default, 1,000 once
+	 * Meta raises it); a tenant's settings.send_mps overrides it. */
+	{ "WA_SEND_MPS", T_INT, &conf.send_mps, "80", NULL, 1, 10000,
+	    CONF_JOBD },
+	/* Between two queued sends to one recipient (Meta's pair rate
+	 * limit, error 131056). */
+	{ "WA_SEND_RECIPIENT_GAP_MS", T_INT, &conf.send_recipient_gap_ms,
+	    "1000", NULL, 0, 600000, CONF_JOBD },
 	/* "on": request headers may change how a request runs (fcgi/
 	 * test_hooks.c), for the e2e tests; refused outside WA_ENV=dev. */
 	{ "WA_TEST_HOOKS", T_STR, &conf.test_hooks, "off", NULL, 0, 0,

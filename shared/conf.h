@@ -6,6 +6,7 @@
 #define CONF_FCGI	0x1
 #define CONF_PUSHD	0x2
 #define CONF_WACTL	0x4
+#define CONF_JOBD	0x8
 
 struct conf {
 	const char	*env;		/* WA_ENV: "dev" enables dev defaults */
@@ -30,6 +31,9 @@ struct conf {
 	long		 graph_connect_timeout_ms;
 	long		 session_ttl;	/* seconds */
 	long		 http_port;
+	long		 jobd_threads;	/* wa-jobd's workers */
+	long		 send_mps;	/* per business number */
+	long		 send_recipient_gap_ms;
 	const char	*test_hooks;	/* WA_TEST_HOOKS: "on" or "off" */
 	int		 test_hooks_on;	/* "on", and WA_ENV=dev */
 };

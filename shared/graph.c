@@ -161,6 +161,7 @@ call_once(void *curl, const char *token, const char *method, const char *url,
 		goto out;
 	}
 	graph_parse_error(buf_str(&resp.body), resp.status, err);
+	err->retry_after = resp.retry_after;
 	if (err->message[0] == '\0')
 		snprintf(err->message, sizeof(err->message),
 		    "Graph API answered HTTP %ld", resp.status);

@@ -23,6 +23,7 @@ struct graph_err {
 	char	fbtrace_id[64];
 	int	timeout;	/* no answer in time */
 	int	unreachable;	/* could not connect */
+	long	retry_after;	/* the answer's Retry-After (s); 0: none */
 };
 
 /* How an API handler should answer a Graph failure. */

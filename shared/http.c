@@ -4,7 +4,9 @@
 #include "http.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -18,6 +20,28 @@ on_body(char *p, size_t sz, size_t n, void *arg)
 	if (b->len + sz * n > HTTP_RESP_MAX || buf_append(b, p, sz * n) != 0)
 		return 0;	/* aborts the transfer: CURLE_WRITE_ERROR */
 	return sz * n;
+}
+
+/* Retry-After, when it is a number of seconds (the HTTP-date form is
+ * left alone: Meta sends seconds, if anything). */
+static size_t
+on_header(char *p, size_t sz, size_t n, void *arg)
+{
+	struct http_resp	*resp = arg;
+	static const char	 name[] = "Retry-After:";
+	size_t			 len = sz * n;
+	char			 v[32], *end;
+	long			 secs;
+
+	if (len > sizeof(name) - 1 && len - (sizeof(name) - 1) < sizeof(v) &&
+	    strncasecmp(p, name, sizeof(name) - 1) == 0) {
+		memcpy(v, p + sizeof(name) - 1, len - (sizeof(name) - 1));
+		v[len - (sizeof(name) - 1)] = '\0';
+		secs = strtol(v, &end, 10);
+		if (end != v && secs > 0 && secs < 86400)
+			resp->retry_after = secs;
+	}
+	return len;
 }
 
 static enum http_err
@@ -83,6 +107,8 @@ http_do(void *handle, const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp->body);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
 	cc = curl_easy_perform(curl);
 	curl_slist_free_all(h);
 	resp->err = classify(cc);

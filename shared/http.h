@@ -35,6 +35,7 @@ struct http_resp {
 	struct buf	 body;
 	char		 content_type[128];
 	double		 total_ms;
+	long		 retry_after;	/* Retry-After in seconds; 0: none */
 };
 
 /* Performs req; 0 when an HTTP answer (any status) arrived, else -1 with

@@ -554,7 +554,9 @@ build_reaction(struct json_object *req, struct wa_msg *m)
 
 /* --- the table ------------------------------------------------------- */
 
-#define COMMON	"to", "reply_to_message_id"
+/* "queue": read by fcgi/api_send.c (queued delivery), not part of the
+ * message. */
+#define COMMON	"to", "reply_to_message_id", "queue"
 
 static const char *const text_keys[] = { COMMON, "text", "header", "footer",
     "buttons", "preview_url", NULL };
@@ -572,7 +574,7 @@ static const char *const product_keys[] = { COMMON, "catalog_id", "sku",
 static const char *const products_keys[] = { COMMON, "catalog_id", "header",
     "body", "footer", "product_sections", NULL };
 static const char *const reaction_keys[] = { "to", "message_id", "emoji",
-    NULL };
+    "queue", NULL };
 static const char *const template_keys[] = { COMMON, "name", "language",
     "components", NULL };
 

@@ -10,7 +10,8 @@
 --   'reaction/<wamid>' reactions to one message, applied in order
 -- Fixed keys: 4242001 `wactl migrate` (session lock: one migrator at a
 -- time); 4242005 "awake" and 4242006 "in flight", wa-pushd's wake-ups
--- (functions/events.sql).
+-- (functions/events.sql); 4242007 "jobs awake" and 4242008 "jobs in
+-- flight", wa-jobd's (functions/jobs.sql).
 
 -- Transaction advisory lock keys, one space per tenant.
 CREATE OR REPLACE FUNCTION wa_lock_key(p_tenant uuid, p_what text)

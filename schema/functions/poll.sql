@@ -3,8 +3,10 @@
 -- trip: a trigger on messages notes each incoming row that may concern a
 -- poll (only rows really inserted, so Meta's retries do nothing), and
 -- wa_webhook_ingest() (functions/ingest.sql) has wa_poll_ingested() handle
--- the noted rows after the messages' own events, and reports the polls
--- whose question must be sent as "polls_to_send" in its summary.
+-- the noted rows after the messages' own events. A new poll's question and
+-- deadline are jobs (functions/jobs.sql), written in the same transaction:
+-- wa-jobd sends the question and ends the poll when it is overdue, so
+-- neither the webhook's thread nor wa-pushd calls Meta or keeps time.
 
 -- --- ending ----------------------------------------------------------------
 
@@ -28,23 +30,6 @@ BEGIN
 	    'answer', v_p.answer,
 	    'ended_at', wa_iso(v_p.ended_at)));
 	RETURN 1;
-END $$;
-
--- Ends every overdue open poll (reason timeout); wa-pushd calls it a few
--- times a second. SKIP LOCKED: a poll being answered right now, or being
--- expired by another caller, is left to them. Returns how many ended.
-CREATE OR REPLACE FUNCTION wa_poll_expire() RETURNS int
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_id	bigint;
-	v_n	int := 0;
-BEGIN
-	FOR v_id IN SELECT id FROM polls WHERE status = 'open' AND
-	    deadline <= clock_timestamp() ORDER BY deadline
-	    LIMIT 1000 FOR UPDATE SKIP LOCKED LOOP
-		v_n := v_n + wa_poll_end(v_id, 'timeout');
-	END LOOP;
-	RETURN v_n;
 END $$;
 
 -- --- webhook side -----------------------------------------------------------
@@ -89,8 +74,11 @@ CREATE OR REPLACE TRIGGER messages_poll_note AFTER INSERT ON messages
 -- Handles the noted messages in the order they were stored: "/poll" opens
 -- a poll (when the tenant enables polls and none is open), "/cancel" ends
 -- the open one, a button reply to its question or a text equal to an
--- option's title answers it. Returns the polls whose question is to be
--- sent and the number of events emitted.
+-- option's title answers it. A poll opened gets its two jobs (its
+-- question now, its timeout at the deadline). Returns the number of events
+-- emitted; to_send is always empty now (the callers in ingest.sql and
+-- ingest_batch.sql still read it: nothing is sent from a webhook's
+-- thread any more).
 CREATE OR REPLACE FUNCTION wa_poll_ingested(OUT to_send jsonb, OUT n_events int)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -112,8 +100,8 @@ BEGIN
 		v_cmd := wa_poll_cmd(v_m.text);
 		SELECT * INTO v_p FROM polls WHERE tenant_id = v_m.tenant_id AND
 		    contact_id = v_m.contact_id AND status = 'open' FOR UPDATE;
-		-- Overdue but not expired yet (pushd is a beat behind): it is
-		-- over, and cannot be answered any more.
+		-- Overdue but not expired yet (its timeout job is a beat
+		-- behind): it is over, and cannot be answered any more.
 		IF v_p.id IS NOT NULL AND v_p.deadline <= now() THEN
 			n_events := n_events + wa_poll_end(v_p.id, 'timeout');
 			v_p := NULL;
@@ -138,7 +126,21 @@ BEGIN
 				(v_s->>'poll_timeout_s')::float8, 60)))
 			ON CONFLICT DO NOTHING RETURNING id INTO v_id;
 			IF v_id IS NOT NULL THEN
-				to_send := to_send || to_jsonb(v_id);
+				-- The question counts against the number's
+				-- rate and the contact's (pace_key,
+				-- recipient: functions/jobs.sql).
+				INSERT INTO jobs (tenant_id, kind, ref, run_at,
+				    pace_key, recipient)
+				SELECT v_m.tenant_id, k, v_id, CASE k WHEN
+				    'poll_timeout' THEN p.deadline ELSE now() END,
+				    CASE k WHEN 'poll_question' THEN
+					t.phone_number_id END,
+				    CASE k WHEN 'poll_question' THEN c.wa_id END
+				FROM unnest(ARRAY['poll_question',
+				    'poll_timeout']) k, polls p
+				JOIN tenants t ON t.id = p.tenant_id
+				JOIN contacts c ON c.id = p.contact_id
+				WHERE p.id = v_id;
 			END IF;
 			CONTINUE;
 		END IF;
@@ -200,7 +202,8 @@ END $$;
 
 -- --- sending the question ---------------------------------------------------
 
--- Before the Graph call: stores the question as a pending outgoing message
+-- Before the Graph call (wa-jobd's poll_question job, functions/jobs.sql):
+-- stores the question as a pending outgoing message
 -- (wa_send_begin_checked, functions/send.sql) and returns what the call
 -- needs. No row when the poll is no longer open or its question was
 -- already taken in hand.

@@ -11,3 +11,11 @@ DROP FUNCTION IF EXISTS wa_webhook_ingest_core(jsonb, boolean);
 -- functions/ingest_batch.sql took its place.
 DROP FUNCTION IF EXISTS wa_wh_fast(jsonb);
 DROP FUNCTION IF EXISTS wa_wh_fast_message(jsonb);
+
+-- wa-pushd ended overdue polls with this every 250 ms; each poll's
+-- deadline is now a poll_timeout job (functions/jobs.sql) run by wa-jobd.
+DROP FUNCTION IF EXISTS wa_poll_expire();
+
+-- Step 1 of the job queue claimed without pacing; the claim now takes the
+-- rates (functions/jobs.sql).
+DROP FUNCTION IF EXISTS wa_jobs_claim(int);

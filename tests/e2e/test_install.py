@@ -15,8 +15,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "/usr/local"
 UNITS = ("wa-fcgi-webhook@1.service", "wa-fcgi-api@1.service",
-         "wa-pushd.service", "wa-fcgi-webhook.socket", "wa-fcgi-api.socket",
-         "wa-backend.target")
+         "wa-pushd.service", "wa-jobd.service", "wa-fcgi-webhook.socket",
+         "wa-fcgi-api.socket", "wa-backend.target")
 
 
 def make_install(destdir, *args):
@@ -47,7 +47,7 @@ def test_every_file_is_in_place_with_its_mode(installed):
     d, module = installed
     want = {
         PREFIX + "/bin/wa-fcgi": 0o755, PREFIX + "/bin/wa-pushd": 0o755,
-        PREFIX + "/bin/wactl": 0o755,
+        PREFIX + "/bin/wa-jobd": 0o755, PREFIX + "/bin/wactl": 0o755,
         PREFIX + "/share/wa-backend/schema/001_init.sql": 0o644,
         PREFIX + "/share/wa-backend/www/index.html": 0o644,
         "/etc/wa-backend/wa.env": 0o640,
@@ -59,7 +59,8 @@ def test_every_file_is_in_place_with_its_mode(installed):
         PREFIX + "/lib/tmpfiles.d/wa-backend.conf": 0o644,
     }
     for unit in ("wa-fcgi-webhook@.service", "wa-fcgi-api@.service",
-                 "wa-pushd.service", "wa-fcgi-webhook.socket",
+                 "wa-pushd.service", "wa-jobd.service",
+                 "wa-fcgi-webhook.socket",
                  "wa-fcgi-api.socket", "wa-backend.target"):
         want[PREFIX + "/lib/systemd/system/" + unit] = 0o644
     if module == "pushstream":
@@ -107,7 +108,7 @@ def test_services_are_supervised_and_hardened(installed):
     d, _ = installed
     unit_dir = d + PREFIX + "/lib/systemd/system/"
     for name in ("wa-fcgi-webhook@.service", "wa-fcgi-api@.service",
-                 "wa-pushd.service"):
+                 "wa-pushd.service", "wa-jobd.service"):
         text = read(unit_dir + name)
         for line in ("Restart=always", "ProtectSystem=strict",
                      "NoNewPrivileges=yes", "PrivateTmp=yes",

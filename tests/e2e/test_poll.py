@@ -1,9 +1,10 @@
 """The /poll auto-reply (issue 7 item 5) and the interactive callback
 events (item 6): a contact's "/poll" makes the backend send a reply-button
 question through the Graph API (the simulator records it); the contact's
-button reply or matching text answers it, "/cancel" cancels it, and wa-pushd
+button reply or matching text answers it, "/cancel" cancels it, and wa-jobd
 ends it at its deadline with no other traffic. State is in PostgreSQL only
-(schema/functions/poll.sql)."""
+(schema/functions/poll.sql); the question and the deadline are jobs
+(tests/e2e/test_jobs.py)."""
 import json
 import secrets
 import time
@@ -71,8 +72,8 @@ def witness(make_tenant):
 
 def with_witness(b, witness):
     """b plus, as its last entry, a "/poll" from a new number of witness:
-    its question is sent after the reply by the same responder, after any
-    question b's own messages call for. Returns (body, witness's phone)."""
+    its question is a job written in b's transaction, after any job b's own
+    messages call for. Returns (body, witness's phone)."""
     frm = phone()
     b = json.loads(json.dumps(b))
     b["entry"] += body(witness, frm, text(frm, "/poll"))["entry"]
@@ -80,15 +81,20 @@ def with_witness(b, witness):
 
 
 def witnessed(witness, frm, timeout=8):
-    """Waits for the witness's poll_started: the work after the reply of
-    the body that carried it is done."""
+    """Waits for the witness's poll_started, then for every question job
+    to be over (wa-jobd runs them side by side, so the witness's may end
+    first): the work the body that carried it caused is done."""
     assert wait_for(lambda: events(witness, "poll_started", phone="+" + frm),
                     timeout=timeout), "witness poll never started"
+    assert wait_for(lambda: not witness.stack.query(
+        "SELECT 1 FROM jobs WHERE kind = 'poll_question' AND state IN"
+        " ('queued', 'claimed', 'running')"), timeout=timeout), \
+        "question jobs still pending"
 
 
 def send_settled(tenant, witness, frm, *messages):
-    """Like send(), but returns only once the responder's work after the
-    reply (the questions to send) is over, proved by a witness."""
+    """Like send(), but returns only once the work the body caused (the
+    questions to send) is over, proved by a witness."""
     b, w = with_witness(body(tenant, frm, *messages), witness)
     r = tenant.stack.post_webhook(b)
     assert r.status_code == 200, r.text
@@ -243,7 +249,7 @@ def test_unanswered_poll_times_out_within_a_second_of_its_deadline(tenant):
     frm = phone()
     st = start(tenant, frm)
     p = polls(tenant, frm)[0]
-    # No traffic at all from here on: wa-pushd's timer must end it.
+    # No traffic at all from here on: its poll_timeout job must end it.
     end = ended(tenant, st["poll_id"], timeout=6)
     assert [e["reason"] for e in end] == ["timeout"]
     row = polls(tenant, frm)[0]

@@ -193,6 +193,16 @@ def _emit_every_kind(tenant):
     r = tenant.api("DELETE", "/api/v1/conversations/%s" % other)
     assert r.status_code == 204, r.text
 
+    # A broadcast of one: broadcast_done (and, for one recipient, no
+    # progress before it), then one of two: broadcast_progress.
+    for n in (1, 2):
+        r = tenant.api("POST", "/api/v1/broadcasts", json={
+            "name": "hello_world", "language": "en_US",
+            "recipients": [{"to": _phone()} for _ in range(n)]})
+        assert r.status_code == 201, r.text
+    assert wait_for(lambda: len(_events(tenant).get("broadcast_done", []))
+                    == 2, timeout=10)
+
     # /poll, answered with its first button.
     poller = _phone()
     _deliver(tenant, messages=[_message(poller, "text", {"body": "/poll"})])

@@ -404,8 +404,8 @@ class Replay:
     def add_twins(self, orig, template=None):
         """A twin of the tenant of number orig on each side: a copy of its
         row (template), or a new tenant. Polls stay off: a poll's question
-        is sent by the responder after the 200, which the general path
-        alone does not do."""
+        is sent by wa-jobd in its own time, which would change one twin's
+        rows while they are compared."""
         t = template or {}
         for side in self.sides:
             number = self.new_number("7")
@@ -933,7 +933,8 @@ def case_entries_and_changes():
 
 def case_polls():
     """Open polls answered or cancelled (the poll step after the
-    ingestion). Not an overdue one: wa-pushd ends it whenever it looks."""
+    ingestion). Not an overdue one: its end would depend on when it is
+    looked at."""
     q = [wamid("question%d" % i) for i in range(3)]
 
     def seed(replay):

@@ -98,7 +98,8 @@ def fail_clear(req, sim):
 
 CONFIG_TYPES = {"auto_status": bool, "status_delay_ms": int,
                 "statuses": list, "webhook_url": (str, type(None)),
-                "app_secret": (str, type(None)), "enforce_window": bool}
+                "app_secret": (str, type(None)), "enforce_window": bool,
+                "rate_mps": int}
 
 
 def config_set(req, sim):
@@ -106,6 +107,8 @@ def config_set(req, sim):
     for k, v in b.items():
         if k not in CONFIG_TYPES or not isinstance(v, CONFIG_TYPES[k]):
             raise ControlError("bad config key or value: %s" % k)
+    if b.get("rate_mps", 0) < 0:
+        raise ControlError("rate_mps: 0 (off) or more")
     if any(s not in STATUSES[:4] for s in b.get("statuses", [])):
         raise ControlError("statuses may hold sent, delivered, read, played")
     return ok(config=sim.set_config(b))

@@ -120,6 +120,7 @@ class GraphError(Exception):
         self.etype = etype
         self.status = http_status or http_status_for(code)
         self.whatsapp = whatsapp
+        self.headers = []               # e.g. Retry-After (a fault's)
 
     def envelope(self):
         err = {"message": self.message, "type": self.etype, "code": self.code}

@@ -85,6 +85,8 @@ def post_messages(req, sim, pnid):
     send = check_send(req.json, number, sim.media_for_send)
     if send.kind == "read":
         return json_response(200, {"success": True})
+    if not sim.rate_take(pnid):
+        raise GraphError(130429)
     return accept(req, sim, number, send)
 
 

@@ -42,7 +42,7 @@ def route(req, sim):
 
 
 def error_response(err):
-    headers = [("x-fb-trace-id", fbtrace_id())]
+    headers = [("x-fb-trace-id", fbtrace_id())] + list(err.headers)
     if err.status == 401:
         why = err.message.replace('"', "'")
         headers.append(("WWW-Authenticate", 'OAuth "Facebook Platform" '

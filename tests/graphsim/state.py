@@ -67,7 +67,7 @@ class Faults:
             raise ValueError("mode async needs an integer code")
         if not any(k in rule for k in ("code", "http_status", "delay_ms")):
             raise ValueError("give code, http_status or delay_ms")
-        for k in ("code", "http_status", "delay_ms", "times"):
+        for k in ("code", "http_status", "delay_ms", "times", "retry_after"):
             if k in rule and (isinstance(rule[k], bool) or
                               not isinstance(rule[k], int)):
                 raise ValueError("%s must be an integer" % k)
@@ -133,7 +133,9 @@ class Sim:
                        "statuses": ["sent", "delivered", "read"],
                        "webhook_url": args.webhook_url,
                        "app_secret": args.app_secret,
-                       "enforce_window": False}
+                       "enforce_window": False,
+                       "rate_mps": 0}
+        self.rate_window = {}                       # pnid -> accept times
         self.media = MediaStore(media_dir)
         self.faults = Faults()
         self.log = RequestLog()
@@ -171,6 +173,23 @@ class Sim:
             return self.config["webhook_url"], self.config["app_secret"]
 
     # --- messages -----------------------------------------------------------
+    def rate_take(self, pnid):
+        """Meta's per-number throughput: False when the number has had
+        rate_mps sends accepted in the last second (answer 130429), else
+        True and this send counts."""
+        now = time.monotonic()
+        with self.lock:
+            rate = self.config["rate_mps"]
+            if rate <= 0:
+                return True
+            w = self.rate_window.setdefault(pnid, collections.deque())
+            while w and w[0] <= now - 1.0:
+                w.popleft()
+            if len(w) >= rate:
+                return False
+            w.append(now)
+            return True
+
     def remember(self, msg):
         with self.lock:
             self.sent[msg.wamid] = msg
@@ -219,4 +238,6 @@ def fault_error(rule):
         err.message = rule["message"]
     if rule.get("http_status"):
         err.status = int(rule["http_status"])
+    if rule.get("retry_after") is not None:
+        err.headers = [("Retry-After", str(int(rule["retry_after"])))]
     return err
