@@ -338,14 +338,25 @@ ingest_batched(struct req *r, struct ingest_arrival *a, int *status)
 	struct wh_body		b;
 	struct ingest_result	res;
 
-	if (wh_parse(buf_str(&r->body), r->body.len, &b) != WH_BATCH)
-		ingest_batch_store_general(buf_str(&r->body), r->body.len, a,
-		    &res);
-	else {
+	switch (wh_parse(buf_str(&r->body), r->body.len, &b)) {
+	case WH_UNSURE:
+		wh_body_free(&b);
+		return -1;
+	case WH_GENERAL:
+		/* The test hook spoils the batch's copy only: the body
+		 * itself is then stored alone. */
+		if (test_hooks_poison(((FCGX_Request *)r->fcgi)->envp))
+			ingest_batch_store_general("poison", 6, a, &res);
+		else
+			ingest_batch_store_general(buf_str(&r->body),
+			    r->body.len, a, &res);
+		break;
+	case WH_BATCH:
 		if (test_hooks_poison(((FCGX_Request *)r->fcgi)->envp))
 			snprintf(b.msgs[0].ts, sizeof(b.msgs[0].ts),
 			    "poison");
 		ingest_batch_store(&b, a, &res);
+		break;
 	}
 	wh_body_free(&b);
 	switch (res.outcome) {

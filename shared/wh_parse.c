@@ -619,7 +619,7 @@ wh_parse(const char *body, size_t len, struct wh_body *b)
 	memset(b, 0, sizeof(*b));
 	if (!json_sure(body, len) || (b->root = parse_strict(body, len)) ==
 	    NULL)
-		return WH_GENERAL;
+		return WH_UNSURE;
 	if (take_body(b->root, b) != 0) {
 		wh_body_free(b);
 		return WH_GENERAL;

@@ -44,6 +44,10 @@ struct wh_body {
 enum wh_verdict {
 	WH_BATCH,		/* b holds the messages */
 	WH_GENERAL,		/* give the body to the general path */
+	WH_UNSURE,		/* the same, alone: JSON this reader is not
+				 * sure PostgreSQL reads as it does (or no
+				 * JSON at all), which could fail the other
+				 * bodies of a batch */
 };
 
 /* The body must be NUL-terminated at len. b is always fit for

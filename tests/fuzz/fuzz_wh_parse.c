@@ -1,8 +1,8 @@
 /* tests/fuzz/fuzz_wh_parse.c: libFuzzer target for shared/wh_parse.c, the
  * batched ingest's reader of webhook bodies. The input is the body,
  * NUL-terminated at its length as wh_parse() asks. Besides not crashing
- * or leaking: a WH_GENERAL leaves nothing behind, and a WH_BATCH holds
- * 1..WH_BODY_MAX_MSGS rows of one number, each with what the batch
+ * or leaking: a WH_GENERAL or WH_UNSURE leaves nothing behind, and a
+ * WH_BATCH holds 1..WH_BODY_MAX_MSGS rows of one number, each with what the batch
  * statement needs (pnid, wamid, from, type, raw), raw a JSON object,
  * content (when set) one too, a type the general path would give, and
  * columns only where wa_msg_norm has them. */
