@@ -17,6 +17,7 @@
 #include "json.h"
 #include "pg_array.h"
 #include "req.h"
+#include "route.h"
 #include "util.h"
 #include "wa_msg.h"
 #include "worker.h"
@@ -223,30 +224,18 @@ bc_free(struct bc *b)
 	buf_free(&b->params);
 }
 
-/* The body: JSON, up to BROADCAST_BODY_MAX (larger than other routes'),
- * into r->json. 0, or the status replied. */
+/* The body: a JSON object of up to BROADCAST_BODY_MAX (larger than other
+ * routes'), in valid UTF-8, into r->json. 0, or the status replied. */
 static int
 read_body(struct req *r)
 {
-	char	err[128];
 	int	st;
 
-	if (!req_is_json(r))
-		return reply_error(r, 415, "unsupported_media_type",
-		    "Content-Type must be application/json");
-	if ((st = req_read_body(r, BROADCAST_BODY_MAX)) != 0)
-		return st == 413 ? reply_error(r, 413, "payload_too_large",
-		    "body over %u bytes", BROADCAST_BODY_MAX) :
-		    reply_error(r, 400, "bad_request", "unreadable body");
+	if ((st = route_json_body(r, BROADCAST_BODY_MAX)) != 0)
+		return st;
 	if (!wa_msg_utf8_valid(buf_str(&r->body), r->body.len))
 		return reply_error(r, 400, "invalid_json",
 		    "the body is not valid UTF-8");
-	if ((r->json = json_parse(r->body.data, r->body.len, err,
-	    sizeof(err))) == NULL)
-		return reply_error(r, 400, "invalid_json", "%s", err);
-	if (!json_object_is_type(r->json, json_type_object))
-		return reply_error(r, 400, "invalid_json",
-		    "the body must be a JSON object");
 	return 0;
 }
 

@@ -153,8 +153,8 @@ req_param(const struct req *r, const char *name)
 	return NULL;
 }
 
-static int
-parse_json_body(struct req *r)
+int
+route_json_body(struct req *r, size_t max)
 {
 	char	err[128];
 	int	st;
@@ -162,9 +162,9 @@ parse_json_body(struct req *r)
 	if (!req_is_json(r))
 		return reply_error(r, 415, "unsupported_media_type",
 		    "Content-Type must be application/json");
-	if ((st = req_read_body(r, JSON_BODY_MAX)) != 0)
+	if ((st = req_read_body(r, max)) != 0)
 		return st == 413 ? reply_error(r, 413, "payload_too_large",
-		    "body over %u bytes", JSON_BODY_MAX) :
+		    "body over %zu bytes", max) :
 		    reply_error(r, 400, "bad_request", "unreadable body");
 	if ((r->json = json_parse(r->body.data, r->body.len, err,
 	    sizeof(err))) == NULL)
@@ -232,7 +232,7 @@ run(const struct route *rt, struct req *r)
 		return refuse_key(rt, r);
 	if ((rt->flags & GRAPH_BOUND) && (st = take_user_slot(r)) != 0)
 		return st;
-	if ((rt->flags & BODY_JSON) && (st = parse_json_body(r)) != 0)
+	if ((rt->flags & BODY_JSON) && (st = route_json_body(r, JSON_BODY_MAX)) != 0)
 		return st;
 	return rt->handler(r);
 }

@@ -39,6 +39,11 @@ const struct route *route_table(size_t *n);
  * with these flags. */
 int	route_key_may(unsigned flags, unsigned key_scopes);
 void	route_dispatch(struct req *);
+/* Reads a JSON object body of at most max bytes into r->json: 0, or the
+ * status of the error replied (415, 413, 400). Routes flagged BODY_JSON get
+ * it done for them with the usual limit; a route with a larger limit calls
+ * it itself. */
+int	route_json_body(struct req *, size_t max);
 /* The table's rows, in order (the metrics' route labels). */
 size_t	route_count(void);
 const struct route *route_at(size_t);

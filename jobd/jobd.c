@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "db.h"
 #include "job.h"
 #include "log.h"
@@ -31,12 +32,8 @@
 #define SWEEP_MS	1000	/* look without a NOTIFY this often */
 #define RECOVER_MS	2000	/* look for jobs of sessions gone */
 #define PURGE_MS	3600000	/* delete old finished jobs */
-#define BACKOFF_MIN_MS	50
-#define BACKOFF_MAX_MS	2000
 #define STATS_MS	10000
 #define SETTLE_MAX_MS	16	/* looks while enqueuers are in flight */
-
-static volatile sig_atomic_t	stopping, reopen;
 
 struct jobd {
 	struct db	*db;
@@ -49,42 +46,6 @@ struct jobd {
 	struct job	 jobs[QUEUE_CLAIM_MAX];
 };
 
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reopen = 1;
-	else
-		stopping = 1;
-}
-
-static void
-signals_init(void)
-{
-	struct sigaction	sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static void
-nap(int ms)
-{
-	if (!stopping)
-		(void)poll(NULL, 0, ms);
-}
-
-static int
-backoff(int ms)
-{
-	return ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
-}
-
 /* The log, the stats line, and the sweeps: recovery and purge. -1 when
  * the connection was lost. */
 static int
@@ -92,8 +53,8 @@ housekeeping(struct jobd *d)
 {
 	int64_t	now = now_ms();
 
-	if (reopen) {
-		reopen = 0;
+	if (daemon_reopen) {
+		daemon_reopen = 0;
 		if (log_reopen() != 0)
 			log_err("cannot reopen the log file");
 		log_info("log reopened");
@@ -193,7 +154,7 @@ quiet(struct jobd *d)
 	d->settle_ms = d->settle_ms == 0 ? 2 : d->settle_ms * 2;
 	if (d->settle_ms > SETTLE_MAX_MS)
 		d->settle_ms = SETTLE_MAX_MS;
-	nap(d->settle_ms);
+	daemon_nap(d->settle_ms);
 	return 0;
 }
 
@@ -218,12 +179,12 @@ cycle(struct jobd *d, int idle)
 static void
 run(struct jobd *d)
 {
-	int	delay = BACKOFF_MIN_MS, idle, rc;
+	int	delay = DAEMON_BACKOFF_MIN_MS, idle, rc;
 
-	while (!stopping) {
+	while (!daemon_stopping) {
 		if (!d->connected && connect_db(d) != 0) {
-			nap(delay);
-			delay = backoff(delay);
+			daemon_nap(delay);
+			delay = daemon_backoff(delay);
 			continue;
 		}
 		if (housekeeping(d) != 0) {
@@ -238,7 +199,7 @@ run(struct jobd *d)
 			continue;
 		}
 		if ((rc = cycle(d, idle)) == 1) {
-			delay = BACKOFF_MIN_MS;
+			delay = DAEMON_BACKOFF_MIN_MS;
 			d->settled = 0;
 			d->settle_ms = 0;
 			if (queue_wake(d->q) != 0)
@@ -249,8 +210,8 @@ run(struct jobd *d)
 			if (!db_connected(d->db))
 				lost(d);
 			else {
-				nap(delay);
-				delay = backoff(delay);
+				daemon_nap(delay);
+				delay = daemon_backoff(delay);
 			}
 		}
 	}
@@ -280,7 +241,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	pool_start((int)conf.jobd_threads);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	signals_init();
+	daemon_signals_init();
 	memset(&d, 0, sizeof(d));
 	d.db = db_open_lazy(conf.database_url, "wa-jobd");
 	d.q = queue_new(d.db);

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
@@ -26,14 +27,10 @@
 #define SWEEP_MS	1000	/* look without a NOTIFY this often */
 #define LINGER_SCANS	3	/* empty scans, 1 ms apart, before settling */
 #define STANDBY_MS	500	/* a standby retries the lock this often */
-#define BACKOFF_MIN_MS	50
-#define BACKOFF_MAX_MS	2000
 #define STATS_MS	10000
 /* Frames per pipeline, in bytes: the marks of a pipeline wait for its
  * last answer. */
 #define WINDOW_BYTES	(256 * 1024)
-
-static volatile sig_atomic_t	stopping, reopen;
 
 /* gather(): from how many events a cycle counts as busy, and the pause. */
 #define RELAY_GATHER_FROM	8
@@ -53,53 +50,16 @@ struct pushd {
 	struct relay_msg msgs[RELAY_PIPELINE];
 };
 
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reopen = 1;
-	else
-		stopping = 1;
-}
-
-static void
-signals_init(void)
-{
-	struct sigaction	sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-/* Sleeps up to ms; a signal ends it early. */
-static void
-nap(int ms)
-{
-	if (!stopping)
-		(void)poll(NULL, 0, ms);
-}
-
 /* After a busy cycle that was not full, lets events gather for a moment:
- * each cycle costs a numbering statement, a commit and a round of
- * publishing whatever it carries, and under a steady stream of webhooks
+ * each cycle costs a fetch, a cursor update and a round of publishing
+ * whatever it carries, and under a steady stream of webhooks
  * cycles of a handful of events spent a third of the relay's time on
  * that. A quiet stream (a few events a cycle) is never held back. */
 static void
 gather(struct pushd *p)
 {
 	if (p->last_n >= RELAY_GATHER_FROM && p->last_n < OUTBOX_BATCH / 4)
-		nap(RELAY_GATHER_MS);
-}
-
-static int
-backoff(int ms)
-{
-	return ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
+		daemon_nap(RELAY_GATHER_MS);
 }
 
 static void
@@ -107,8 +67,8 @@ housekeeping(struct pushd *p)
 {
 	int64_t	now = now_ms();
 
-	if (reopen) {
-		reopen = 0;
+	if (daemon_reopen) {
+		daemon_reopen = 0;
 		if (log_reopen() != 0)
 			log_err("cannot reopen the log file");
 		log_info("log reopened");
@@ -181,7 +141,7 @@ publish(struct pushd *p, const char *tenant, const char *seq,
 	struct buf	 stub = BUF_INIT;
 	size_t		 len = strlen(frame);
 	enum relay_rc	 rc;
-	int		 failures = 0, delay = BACKOFF_MIN_MS, ret = 0;
+	int		 failures = 0, delay = DAEMON_BACKOFF_MIN_MS, ret = 0;
 
 	for (;;) {
 		if (len > RELAY_FRAME_MAX && stub.data == NULL) {
@@ -201,10 +161,10 @@ publish(struct pushd *p, const char *tenant, const char *seq,
 		if (failures++ == 0)
 			log_warn("publish: tenant=%s id=%s: %s: retrying",
 			    tenant, seq, relay_error(p->rl));
-		nap(delay);
-		delay = backoff(delay);
+		daemon_nap(delay);
+		delay = daemon_backoff(delay);
 		housekeeping(p);
-		if (stopping) {
+		if (daemon_stopping) {
 			ret = -1;
 			goto out;
 		}
@@ -261,7 +221,7 @@ cycle(struct pushd *p)
 	p->last_n = n = db_rows(res);
 	if (n == 0)
 		rc = 0;
-	for (i = 0; i < n && rc == 1 && !stopping; i += k) {
+	for (i = 0; i < n && rc == 1 && !daemon_stopping; i += k) {
 		/* Pipelined while nginx takes them; the first frame it does
 		 * not take goes alone, patiently. */
 		if ((k = window(res, i, n, p->msgs)) > 0)
@@ -343,18 +303,18 @@ quiet(struct pushd *p)
 static void
 run(struct pushd *p)
 {
-	int	delay = BACKOFF_MIN_MS, rc;
+	int	delay = DAEMON_BACKOFF_MIN_MS, rc;
 
-	while (!stopping) {
+	while (!daemon_stopping) {
 		housekeeping(p);
 		if (!p->owner) {
 			if ((rc = acquire(p)) == 0)
-				nap(STANDBY_MS);
+				daemon_nap(STANDBY_MS);
 			else if (rc < 0) {
-				nap(delay);
-				delay = backoff(delay);
+				daemon_nap(delay);
+				delay = daemon_backoff(delay);
 			} else
-				delay = BACKOFF_MIN_MS;
+				delay = DAEMON_BACKOFF_MIN_MS;
 			continue;
 		}
 		/* Sockets whose token or membership has ended (sessions.c). */
@@ -365,7 +325,7 @@ run(struct pushd *p)
 			continue;
 		}
 		if ((rc = cycle(p)) == 1) {
-			delay = BACKOFF_MIN_MS;
+			delay = DAEMON_BACKOFF_MIN_MS;
 			p->empty = 0;
 			p->settled = 0;
 			if (outbox_wake(p->ob) != 0)
@@ -376,8 +336,8 @@ run(struct pushd *p)
 		else if (rc == -1)
 			lost(p);
 		else if (rc == -2) {
-			nap(delay);
-			delay = backoff(delay);
+			daemon_nap(delay);
+			delay = daemon_backoff(delay);
 		}
 	}
 	/* Write what nginx acknowledged, so a restart repeats nothing. */
@@ -400,7 +360,7 @@ main(void)
 	if (log_init("wa-pushd", conf.log_level, conf.log_file) != 0)
 		log_warn("cannot open WA_LOG_FILE %s: %s; logging to stderr",
 		    conf.log_file, strerror(errno));
-	signals_init();
+	daemon_signals_init();
 	memset(&p, 0, sizeof(p));
 	if (strcmp(conf.push_module, "nchan") != 0 &&
 	    strcmp(conf.push_module, "pushstream") != 0)

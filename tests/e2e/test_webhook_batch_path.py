@@ -52,10 +52,11 @@ def general_batched_total(stack):
                          "wa_webhook_general_batches_total")
 
 
-def send_together(stack, bodies):
+def send_together(stack, bodies, **first_headers):
     """Posts the bodies at once; the first one's batch waits a moment (a
-    test hook), so whatever reaches its process meanwhile joins it. The
-    responses, in the bodies' order."""
+    test hook), so whatever reaches its process meanwhile joins it; the
+    first one also carries first_headers. The responses, in the bodies'
+    order."""
     def send(k):
         raw = bodies[k] if isinstance(bodies[k], bytes) else \
             json.dumps(bodies[k]).encode()
@@ -63,6 +64,7 @@ def send_together(stack, bodies):
                    "X-Hub-Signature-256": stack.sign(raw)}
         if k == 0:
             headers["X-WA-Test-Ingest-Hold-Ms"] = "300"
+            headers.update(first_headers)
         return requests.post(stack.url("/webhook"), data=raw,
                              headers=headers, timeout=30)
 
@@ -526,22 +528,9 @@ def test_a_general_batch_the_database_refuses_is_stored_body_by_body(
     body, that one too, is then stored alone and acknowledged."""
     t = twins[0]
     bodies = reaction_bodies(stack, t, 8)
-
-    def send(k):
-        raw = json.dumps(bodies[k]).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Hub-Signature-256": stack.sign(raw)}
-        if k == 0:
-            headers["X-WA-Test-Ingest-Poison"] = "1"
-            headers["X-WA-Test-Ingest-Hold-Ms"] = "300"
-        return requests.post(stack.url("/webhook"), data=raw,
-                             headers=headers, timeout=30)
-
     refused0 = metric_values(stack, "wa_db_errors_total")[0]
-    with concurrent.futures.ThreadPoolExecutor(8) as ex:
-        first = ex.submit(send, 0)
-        time.sleep(0.05)    # it is the first to reach its process
-        rs = [first.result()] + list(ex.map(send, range(1, 8)))
+    rs = send_together(stack, bodies,
+                       **{"X-WA-Test-Ingest-Poison": "1"})
     assert [r.status_code for r in rs] == [200] * 8, [r.text for r in rs]
     assert all(r.json()["reactions"] == 1 for r in rs)
     # The refused batch is a database error (the poisoned copy is not
