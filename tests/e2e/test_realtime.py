@@ -390,6 +390,30 @@ def test_many_events_at_once_arrive_in_order(stack, tenant):
         ws.close()
 
 
+def test_two_busy_tenants_both_get_everything_in_order_while_batches_run_ahead(
+        stack, make_tenant):
+    """Two tenants with more events than a batch each: wa-pushd takes the
+    tenants in turns and fetches the next batch while publishing one (each
+    batch starts after what the previous one fetched, per tenant), so each
+    subscriber gets all of its tenant's frames, in order, none twice."""
+    a, b = make_tenant(), make_tenant()
+    wa, wb = connect(stack, a), connect(stack, b)
+    try:
+        for t in (a, b):
+            stack.query("SELECT wa_emit(%s, 'test_event',"
+                        " jsonb_build_object('n', i))"
+                        " FROM generate_series(0, 1199) i", t.id)
+        for ws in (wa, wb):
+            got = recv_frames(ws, 1200, timeout=15)
+            assert [f["id"] for f in got] == list(range(1, 1201))
+            assert [f["data"]["n"] for f in got] == list(range(1200))
+        # Nothing more comes: the next frame is a new witness.
+        next_is_witness(stack, a.id, wa, 1201)
+    finally:
+        wa.close()
+        wb.close()
+
+
 def test_a_bulk_writer_numbers_its_rows_itself_and_they_are_relayed(
         stack, tenant):
     """Events inserted with their numbers taken as one range (how bulk
