@@ -43,23 +43,6 @@ static const char *const keys[] = { "name", "language", "components",
 	"recipients", "start_at", NULL };
 static const char *const recipient_keys[] = { "to", "components", NULL };
 
-/* The first key of o not in allowed (NULL-terminated), or NULL. */
-static const char *
-unknown_key(struct json_object *o, const char *const *allowed)
-{
-	size_t	i;
-
-	json_object_object_foreach(o, k, v) {
-		(void)v;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(allowed[i], k) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return k;
-	}
-	return NULL;
-}
-
 /* o's member key, or NULL when absent or JSON null. */
 static struct json_object *
 member(struct json_object *o, const char *key)
@@ -135,7 +118,7 @@ recipients(struct json_object *req, struct json_object *list,
 			    "must be an object", i);
 			return -1;
 		}
-		if ((k = unknown_key(rc, recipient_keys)) != NULL) {
+		if ((k = json_unknown_key(rc, recipient_keys)) != NULL) {
 			snprintf(b->err, sizeof(b->err), "recipients[%zu].%.64s: "
 			    "unknown field", i, k);
 			return -1;
@@ -177,7 +160,7 @@ parse(struct json_object *req, struct bc *b)
 	const char		*k;
 	int			 rc;
 
-	if ((k = unknown_key(req, keys)) != NULL) {
+	if ((k = json_unknown_key(req, keys)) != NULL) {
 		snprintf(b->err, sizeof(b->err), "%.64s: unknown field", k);
 		return -1;
 	}

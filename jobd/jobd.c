@@ -53,12 +53,7 @@ housekeeping(struct jobd *d)
 {
 	int64_t	now = now_ms();
 
-	if (daemon_reopen) {
-		daemon_reopen = 0;
-		if (log_reopen() != 0)
-			log_err("cannot reopen the log file");
-		log_info("log reopened");
-	}
+	daemon_log_reopen_if_asked();
 	if (now >= d->next_stats) {
 		if (d->claimed != d->logged)
 			log_info("claimed=%lld (+%lld in %ds)", d->claimed,

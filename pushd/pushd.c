@@ -67,12 +67,7 @@ housekeeping(struct pushd *p)
 {
 	int64_t	now = now_ms();
 
-	if (daemon_reopen) {
-		daemon_reopen = 0;
-		if (log_reopen() != 0)
-			log_err("cannot reopen the log file");
-		log_info("log reopened");
-	}
+	daemon_log_reopen_if_asked();
 	if (now < p->next_stats)
 		return;
 	if (p->published != p->logged) {

@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <string.h>
 
+#include "log.h"
+
 volatile sig_atomic_t	daemon_stopping, daemon_reopen;
 
 static void
@@ -27,6 +29,17 @@ daemon_signals_init(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+daemon_log_reopen_if_asked(void)
+{
+	if (!daemon_reopen)
+		return;
+	daemon_reopen = 0;
+	if (log_reopen() != 0)
+		log_err("cannot reopen the log file");
+	log_info("log reopened");
 }
 
 void

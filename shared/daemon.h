@@ -17,6 +17,8 @@ extern volatile sig_atomic_t	daemon_stopping, daemon_reopen;
  * at once) and ignores SIGPIPE (a closed socket is an error to handle, not
  * a death). */
 void	daemon_signals_init(void);
+/* After SIGHUP: reopens the log file (logrotate moved it). */
+void	daemon_log_reopen_if_asked(void);
 /* Sleeps up to ms, unless stopping; a signal ends it early. */
 void	daemon_nap(int ms);
 /* The next delay after one of ms: doubled, up to DAEMON_BACKOFF_MAX_MS. */

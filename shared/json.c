@@ -183,6 +183,22 @@ json_has(struct json_object *o, const char *key)
 	    json_object_object_get_ex(o, key, NULL);
 }
 
+const char *
+json_unknown_key(struct json_object *o, const char *const *allowed)
+{
+	size_t	i;
+
+	json_object_object_foreach(o, k, v) {
+		(void)v;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], k) == 0)
+				break;
+		if (allowed[i] == NULL)
+			return k;
+	}
+	return NULL;
+}
+
 void
 json_add_str(struct json_object *o, const char *key, const char *v)
 {

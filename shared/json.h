@@ -22,6 +22,9 @@ struct json_object *json_arr(struct json_object *, const char *key);
 int		 json_int(struct json_object *, const char *key, int64_t *);
 int		 json_flag(struct json_object *, const char *key, int *);
 int		 json_has(struct json_object *, const char *key);
+/* The first key of object o not in allowed (NULL-terminated), or NULL. */
+const char	*json_unknown_key(struct json_object *o,
+		    const char *const *allowed);
 /* 1 when a string value under o holds a NUL byte, its path ("text",
  * "buttons[1].title", cut to fit n) in path; else 0. */
 int		 json_nul_find(struct json_object *, char *path, size_t n);

@@ -101,16 +101,10 @@ int
 wa_msg_keys(struct wa_msg *m, struct json_object *o, const char *path,
     const char *const *allowed)
 {
-	size_t	i;
+	const char	*k;
 
-	json_object_object_foreach(o, k, v) {
-		(void)v;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(allowed[i], k) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return wa_msg_fail(m, "%s%s: unknown field", path, k);
-	}
+	if ((k = json_unknown_key(o, allowed)) != NULL)
+		return wa_msg_fail(m, "%s%s: unknown field", path, k);
 	return 0;
 }
 
