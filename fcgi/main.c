@@ -181,8 +181,8 @@ worker_main(void *arg)
 		req_serve(w, &fr);
 		req_end(&fr);
 		test_hooks_end();
-		/* Whatever path the request took, work after the reply
-		 * included, it no longer waits on Meta. */
+		/* Whatever path the request took, it no longer waits on
+		 * Meta. */
 		user_slots_give(w->user_slot);
 		w->user_slot = -1;
 	}

@@ -404,14 +404,6 @@ req_finish(struct req *r)
 	buf_free(&r->headers);
 }
 
-void
-req_after_reply(struct req *r, void (*fn)(struct worker *, void *),
-    void *arg)
-{
-	r->after = fn;
-	r->after_arg = arg;
-}
-
 /* Reads the request's input to its end (the FastCGI stdin stream's empty
  * record), throwing away whatever the handler left unread: 1 when the end
  * was reached. */
@@ -457,16 +449,6 @@ req_serve(struct worker *w, void *fcgx)
 	if (!r.replied)
 		reply_error(&r, 500, "internal", "no reply");
 	req_finish(&r);
-	if (r.after != NULL) {
-		/* Ends the FastCGI request now, so nginx has the whole reply;
-		 * the caller's own req_end() is then a no-op (as it is for
-		 * FCGX_Accept_r(), which finishes the request again). Closes
-		 * a connection nginx would keep: the next request sent on it
-		 * would wait for the work after this one (a call to Meta). */
-		FCGX(&r)->keepConnection = 0;
-		req_end(fcgx);
-		r.after(w, r.after_arg);
-	}
 }
 
 struct json_object *

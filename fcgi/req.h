@@ -56,10 +56,6 @@ struct req {
 	int			 status;
 	int			 replied;
 	uint64_t		 start_us;	/* mono_us() */
-
-	/* Work to do once the reply has reached nginx (req_after_reply). */
-	void			(*after)(struct worker *, void *);
-	void			*after_arg;
 };
 
 void		 req_serve(struct worker *, void *fcgx_request);
@@ -77,12 +73,6 @@ int		 req_cookie(const struct req *, const char *name, char *, size_t);
 /* Reads the whole body (up to max bytes); 0, or the HTTP status to answer. */
 int		 req_read_body(struct req *, size_t max);
 int		 req_is_json(const struct req *);
-/* Runs fn(worker, arg) after the reply is complete and the request
- * finished (its parameters and body are gone by then: arg must own what
- * fn needs, and fn frees it). Slow follow-up work, e.g. a Graph call,
- * then delays no client. One per request. */
-void		 req_after_reply(struct req *,
-		    void (*fn)(struct worker *, void *), void *arg);
 
 void		 reply_header(struct req *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));

@@ -19,7 +19,7 @@ void	test_hooks_begin(char **envp);
 int	test_hooks_poison(char **envp);
 /* The hold this request asks for, in ms (0: none). */
 int	test_hooks_hold_ms(char **envp);
-/* Undoes them once the request, work after the reply included, is over. */
+/* Undoes them once the request is over. */
 void	test_hooks_end(void);
 
 #endif /* WA_TEST_HOOKS_H */
